@@ -33,7 +33,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
     def _get_help_string(self, action: argparse.Action) -> str:
         # Don't print "(default: None)" or "(default: False)" for flags and optional inputs.
-        if action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+        if (action.default is None or action.default is False or action.default == argparse.SUPPRESS
+                or isinstance(action, argparse._CountAction)):
             return action.help or ""
         return super()._get_help_string(action)
 
@@ -101,13 +102,33 @@ def runtime_parent(seed: bool = True, threads_help: str = "Worker threads/proces
     return p
 
 
-def logging_parent() -> argparse.ArgumentParser:
+SHARED_GROUPS = ("Read filters", "Output", "Runtime", "Logging and help")
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help lists the command's own groups first and the shared ones last."""
+
+    def format_help(self) -> str:
+        groups = self._action_groups
+        own = [g for g in groups if g.title not in SHARED_GROUPS and g._group_actions]
+        shared = sorted((g for g in groups if g.title in SHARED_GROUPS), key=lambda g: SHARED_GROUPS.index(g.title))
+        self._action_groups = own + shared
+        try:
+            return super().format_help()
+        finally:
+            self._action_groups = groups
+
+
+def logging_parent(prog: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("Logging and help")
     g.add_argument("-v", "--verbose", action="count", default=0,
                    help="Debug log output on stderr, with tracebacks of errors.")
     g.add_argument("-q", "--quiet", action="store_true", help="Only warnings and errors on stderr; no progress bar.")
     g.add_argument("-h", "--help", action="help", help="Show this help and exit.")
+    if prog:
+        g.add_argument("--version", action="version", version=f"{prog} {__version__}",
+                       help="Show the version and exit.")
     return p
 
 
@@ -139,14 +160,11 @@ def new_parser(tool: str, description: str, usage: str | None = None, epilog: st
                parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """A command's parser: ``prog`` = ``allelekit-<tool>``, logging group and ``--version`` always present."""
     prog = f"allelekit-{tool}"
-    parser = argparse.ArgumentParser(
+    return Parser(
         prog=prog, description=description, usage=usage, epilog=epilog,
         formatter_class=HelpFormatter, add_help=False,
-        parents=[*parents, logging_parent()],
+        parents=[*parents, logging_parent(prog)],
     )
-    parser.add_argument("--version", action="version", version=f"{prog} {__version__}",
-                        help="Show the version and exit.")
-    return parser
 
 
 # --- logging and running ------------------------------------------------------------------------
