@@ -1,0 +1,258 @@
+#!/usr/bin/env python
+"""allelekit-bslmm benchmark: BSLMM vs GEMMA 0.98.5, and bsBSLMM vs BSLMM, side by side in one run.
+
+Part 1 (vs GEMMA, same simulated genes, same train/test split):
+  * GEMMA ``-bslmm 1 -w 10000 -s 20000`` (2,000 recorded draws) vs ``allelekit`` BSLMM with the same
+    schedule (burn-in 10,000, 20,000 iterations, every 10th recorded): CPU seconds per gene, held-out
+    Pearson r (GEMMA's own ``-predict 1``), PVE posterior mean and 95% interval.
+  * optionally (``--default-genes``) GEMMA's default schedule (-w 100000 -s 1000000) on a few genes,
+    both tools.
+Part 2 (bsBSLMM vs BSLMM, ``--bs-genes`` simulated genes whose causal SNVs cluster in 2 LD blocks near
+  the TSS): paired delta held-out r, one-sided paired Wilcoxon p, enrichment of causal SNVs in the
+  95%-CI active set (fraction of active SNVs that are causal / fraction of all SNVs that are causal).
+
+GEMMA is the Debian package (``apt-get install -y gemma``; the binary must be on PATH).  CPU time is
+user+sys of the GEMMA child process and ``time.process_time`` around our per-gene fit (the same work:
+pre-computation + MCMC + summaries; file parsing excluded for both is not possible for GEMMA, whose
+reading of a ~5 MB BIMBAM file is included in its time).  BLAS is pinned to one thread for both.
+
+Usage:  OPENBLAS_NUM_THREADS=1 python benchmarks/bslmm/run_benchmark.py [--gemma-genes 5] [--bs-genes 50]
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
+sys.path.insert(0, str(ROOT / "src"))
+
+from allelekit.bslmm.model import Schedule, fit_gene, predict  # noqa: E402
+from allelekit.bslmm.simulate import simulate_gene  # noqa: E402
+
+WORK = ROOT / "benchmarks" / ".work" / "bslmm"
+
+
+def child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_gemma(G: np.ndarray, y: np.ndarray, n_train: int, tag: str, w: int, s: int, seed: int) -> dict:
+    """Fit GEMMA BSLMM on the first n_train rows, predict the rest with -predict 1."""
+    d = WORK / tag
+    d.mkdir(parents=True, exist_ok=True)
+    n, p = G.shape
+    with open(d / "geno.txt", "w") as fh:
+        for j in range(p):
+            fh.write(f"rs{j}, G, A, " + ", ".join(f"{v:g}" for v in G[:, j]) + "\n")
+    with open(d / "pheno.txt", "w") as fh:
+        for i in range(n):
+            fh.write(f"{y[i]:.6f}\n" if i < n_train else "NA\n")
+    c0 = child_cpu()
+    t0 = time.perf_counter()
+    subprocess.run(["gemma", "-g", "geno.txt", "-p", "pheno.txt", "-bslmm", "1", "-w", str(w), "-s", str(s),
+                    "-seed", str(seed), "-outdir", "out", "-o", "fit"], cwd=d, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cpu = child_cpu() - c0
+    wall = time.perf_counter() - t0
+    subprocess.run(["gemma", "-g", "geno.txt", "-p", "pheno.txt", "-epm", "out/fit.param.txt", "-emu",
+                    "out/fit.log.txt", "-predict", "1", "-outdir", "out", "-o", "pred"], cwd=d, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    vals = (d / "out" / "pred.prdt.txt").read_text().split()
+    pred = np.array([float(x) for x in vals[n_train:]])   # NA for the training rows
+    hyp = np.loadtxt(d / "out" / "fit.hyp.txt", skiprows=1)
+    pve = hyp[:, 1]
+    param = np.genfromtxt(d / "out" / "fit.param.txt", skip_header=1, usecols=(1, 4, 5, 6), dtype=None,
+                          encoding=None)
+    pip = np.zeros(p)
+    for row in param:
+        pip[int(str(row[0])[2:])] = float(row[3])
+    return {"cpu": cpu, "wall": wall, "pred": pred, "pve_mean": float(pve.mean()),
+            "pve_low": float(np.quantile(pve, 0.025)), "pve_high": float(np.quantile(pve, 0.975)), "pip": pip}
+
+
+def run_ours(G, y, pos, tss, n_train, model, schedule, seed) -> dict:
+    t0 = time.process_time()
+    w0 = time.perf_counter()
+    fit = fit_gene(G[:n_train], y[:n_train], pos, tss, model=model, schedule=schedule, seed_words=(seed,))
+    cpu = time.process_time() - t0
+    wall = time.perf_counter() - w0
+    pred = predict(G[n_train:], fit.xbar, fit.weight, fit.intercept)
+    s = fit.summary
+    return {"cpu": cpu, "wall": wall, "pred": pred, "pve_mean": s["pve_mean"], "pve_low": s["pve_low"],
+            "pve_high": s["pve_high"], "pip": fit.pip, "active": fit.active, "ess_h": s["ess_h"],
+            "n_draws": fit.hyp[0].shape[0]}
+
+
+def pearson(a, b) -> float:
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def part_gemma(args, out: dict) -> None:
+    if shutil.which("gemma") is None:
+        print("gemma not on PATH: apt-get install -y gemma  (skipping part 1)")
+        return
+    ver = subprocess.run(["gemma", "-h"], capture_output=True, text=True).stdout.splitlines()
+    ver = next((ln.strip() for ln in ver if "GEMMA" in ln), "GEMMA")
+    print(f"\n== Part 1: BSLMM vs {ver}; n = {args.n_train} train + {args.n_test} test, "
+          f"~{args.p} SNVs, GEMMA -w 10000 -s 20000 vs ours burn-in 10000, samples 20000, thin 10 ==")
+    rows = []
+    rng = np.random.default_rng(args.seed)
+    # warm the numba cache outside the timing
+    sg0 = simulate_gene(60, 50, np.random.default_rng(0), window=50_000)
+    fit_gene(sg0.G, sg0.y, sg0.pos, sg0.tss, model="bslmm", schedule=Schedule(10, 10, 1))
+    fit_gene(sg0.G, sg0.y, sg0.pos, sg0.tss, model="bsbslmm", schedule=Schedule(10, 10, 1))
+    for gi in range(args.gemma_genes):
+        n = args.n_train + args.n_test
+        sg = simulate_gene(n, args.p, rng, n_causal=int(rng.integers(1, 6)), pve=float(rng.uniform(0.1, 0.5)),
+                           window=500_000, clustered=True, polygenic_share=0.2)
+        ytr = sg.y[: args.n_train]
+        g = run_gemma(sg.G, sg.y, args.n_train, f"g{gi}", 10_000, 20_000, args.seed + gi)
+        o = run_ours(sg.G, sg.y, sg.pos, sg.tss, args.n_train, "bslmm", Schedule(10_000, 20_000, 10), args.seed + gi)
+        b = run_ours(sg.G, sg.y, sg.pos, sg.tss, args.n_train, "bsbslmm", Schedule(1000, 2000, 1), args.seed + gi)
+        yt = sg.y[args.n_train:]
+        pve_true = float(np.var(sg.g[: args.n_train]) / np.var(ytr))
+        row = {"gene": gi, "p": int(sg.G.shape[1]), "pve_true": pve_true,
+               "gemma_cpu": g["cpu"], "ours_cpu": o["cpu"], "bs_cpu": b["cpu"],
+               "gemma_r": pearson(g["pred"], yt), "ours_r": pearson(o["pred"], yt), "bs_r": pearson(b["pred"], yt),
+               "gemma_pve": [g["pve_mean"], g["pve_low"], g["pve_high"]],
+               "ours_pve": [o["pve_mean"], o["pve_low"], o["pve_high"]],
+               "pip_corr": pearson(g["pip"], o["pip"])}
+        row["pve_in_gemma_ci"] = bool(g["pve_low"] <= o["pve_mean"] <= g["pve_high"])
+        rows.append(row)
+        print(f"gene {gi}: p={row['p']} GEMMA {g['cpu']:.2f}s r={row['gemma_r']:.3f} PVE {g['pve_mean']:.3f} "
+              f"[{g['pve_low']:.3f},{g['pve_high']:.3f}] | ours BSLMM {o['cpu']:.2f}s r={row['ours_r']:.3f} "
+              f"PVE {o['pve_mean']:.3f} [{o['pve_low']:.3f},{o['pve_high']:.3f}] | bsBSLMM(1000+2000 sweeps) "
+              f"{b['cpu']:.2f}s r={row['bs_r']:.3f} | PIP corr {row['pip_corr']:.3f} | true PVE {pve_true:.3f}",
+              flush=True)
+    gc = np.array([r["gemma_cpu"] for r in rows])
+    oc = np.array([r["ours_cpu"] for r in rows])
+    bc = np.array([r["bs_cpu"] for r in rows])
+    dr = np.array([r["ours_r"] - r["gemma_r"] for r in rows])
+    summ = {"genes": len(rows), "gemma_cpu_mean": gc.mean(), "ours_cpu_mean": oc.mean(),
+            "ratio_ours_over_gemma": float(oc.sum() / gc.sum()), "bs_cpu_mean": bc.mean(),
+            "abs_delta_r_max": float(np.abs(dr).max()), "delta_r_mean": float(dr.mean()),
+            "pve_in_gemma_ci": int(sum(r["pve_in_gemma_ci"] for r in rows))}
+    print(f"SUMMARY part 1: CPU s/gene GEMMA {gc.mean():.2f}, ours BSLMM {oc.mean():.2f} "
+          f"(ratio {summ['ratio_ours_over_gemma']:.2f}), bsBSLMM 3000 sweeps {bc.mean():.2f}; "
+          f"|r_ours - r_GEMMA| max {np.abs(dr).max():.3f} (mean delta {dr.mean():+.3f}); "
+          f"our PVE mean inside GEMMA's 95% interval in {summ['pve_in_gemma_ci']}/{len(rows)} genes")
+    out["part1"] = {"rows": rows, "summary": summ}
+
+    if args.default_genes:
+        print("\n== Part 1b: GEMMA's default schedule (-w 100000 -s 1000000, 100,000 draws) ==")
+        drows = []
+        for gi in range(args.default_genes):
+            n = args.n_train + args.n_test
+            sg = simulate_gene(n, args.p, rng, n_causal=3, pve=0.3, window=500_000, clustered=True,
+                               polygenic_share=0.2)
+            g = run_gemma(sg.G, sg.y, args.n_train, f"d{gi}", 100_000, 1_000_000, args.seed + 100 + gi)
+            o = run_ours(sg.G, sg.y, sg.pos, sg.tss, args.n_train, "bslmm", Schedule(100_000, 1_000_000, 10),
+                         args.seed + 100 + gi)
+            yt = sg.y[args.n_train:]
+            drows.append({"gemma_cpu": g["cpu"], "ours_cpu": o["cpu"], "gemma_r": pearson(g["pred"], yt),
+                          "ours_r": pearson(o["pred"], yt)})
+            print(f"gene d{gi}: GEMMA {g['cpu']:.1f}s r={drows[-1]['gemma_r']:.3f} | ours {o['cpu']:.1f}s "
+                  f"r={drows[-1]['ours_r']:.3f} | ratio {o['cpu'] / g['cpu']:.2f}", flush=True)
+        out["part1b"] = drows
+
+
+def part_bs(args, out: dict) -> None:
+    from scipy.stats import wilcoxon
+
+    print(f"\n== Part 2: bsBSLMM vs BSLMM on {args.bs_genes} simulated genes (n = {args.n_train} train + "
+          f"{args.n_test} test, {args.bs_p} SNVs in +-500 kb, 1-5 causal SNVs in 2 LD blocks near the TSS) ==")
+    rng = np.random.default_rng(args.seed + 1000)
+    rows = []
+    sch_bs = Schedule(args.bs_burn, args.bs_samples, args.bs_thin)
+    sch_b = Schedule(10_000, 20_000, 10)
+    for gi in range(args.bs_genes):
+        n = args.n_train + args.n_test
+        sg = simulate_gene(n, args.bs_p, rng, n_causal=int(rng.integers(1, 6)), pve=float(rng.uniform(0.05, 0.4)),
+                           window=500_000, clustered=True, n_causal_blocks=2)
+        yt = sg.y[args.n_train:]
+        b = run_ours(sg.G, sg.y, sg.pos, sg.tss, args.n_train, "bslmm", sch_b, args.seed + gi)
+        s = run_ours(sg.G, sg.y, sg.pos, sg.tss, args.n_train, "bsbslmm", sch_bs, args.seed + gi)
+        causal = np.zeros(sg.G.shape[1], bool)
+        causal[sg.causal] = True
+        row = {"r_bslmm": pearson(b["pred"], yt), "r_bsbslmm": pearson(s["pred"], yt),
+               "oracle": pearson(sg.g[args.n_train:], yt),
+               "active_bslmm": int(b["active"].sum()), "active_causal_bslmm": int((b["active"] & causal).sum()),
+               "active_bsbslmm": int(s["active"].sum()), "active_causal_bsbslmm": int((s["active"] & causal).sum()),
+               "n_causal": int(causal.sum()), "p": int(causal.size), "cpu_bslmm": b["cpu"], "cpu_bsbslmm": s["cpu"]}
+        rows.append(row)
+        print(f"gene {gi}: r BSLMM {row['r_bslmm']:.3f} bsBSLMM {row['r_bsbslmm']:.3f} oracle {row['oracle']:.3f} | "
+              f"active (causal) {row['active_bslmm']}({row['active_causal_bslmm']}) vs "
+              f"{row['active_bsbslmm']}({row['active_causal_bsbslmm']}) | CPU {b['cpu']:.1f}s vs {s['cpu']:.1f}s",
+              flush=True)
+    rb = np.array([r["r_bslmm"] for r in rows])
+    rs = np.array([r["r_bsbslmm"] for r in rows])
+    d = rs - rb
+    p_one = float(wilcoxon(rs, rb, alternative="greater").pvalue) if np.any(d != 0) else 1.0
+    base = sum(r["n_causal"] for r in rows) / sum(r["p"] for r in rows)
+
+    def enrich(tag):
+        a = sum(r[f"active_{tag}"] for r in rows)
+        c = sum(r[f"active_causal_{tag}"] for r in rows)
+        return (c / a / base if a else float("nan")), a, c
+    eb, ab, cb = enrich("bslmm")
+    es, as_, cs = enrich("bsbslmm")
+    summ = {"genes": len(rows), "mean_r_bslmm": float(rb.mean()), "mean_r_bsbslmm": float(rs.mean()),
+            "mean_delta_r": float(d.mean()), "median_delta_r": float(np.median(d)), "wilcoxon_p_greater": p_one,
+            "wins": int((d > 0).sum()), "enrichment_bslmm": eb, "enrichment_bsbslmm": es,
+            "active_bslmm": ab, "active_causal_bslmm": cb, "active_bsbslmm": as_, "active_causal_bsbslmm": cs,
+            "cpu_bslmm_mean": float(np.mean([r["cpu_bslmm"] for r in rows])),
+            "cpu_bsbslmm_mean": float(np.mean([r["cpu_bsbslmm"] for r in rows])),
+            "mean_oracle": float(np.mean([r["oracle"] for r in rows]))}
+    print(f"SUMMARY part 2: mean r BSLMM {rb.mean():.4f}, bsBSLMM {rs.mean():.4f}, oracle {summ['mean_oracle']:.4f}; "
+          f"mean paired delta {d.mean():+.4f} (median {np.median(d):+.4f}, bsBSLMM better in {summ['wins']}/{len(rows)}); "
+          f"one-sided paired Wilcoxon p = {p_one:.3g}; active-set enrichment for causal SNVs: BSLMM {eb:.1f}x "
+          f"({cb}/{ab}), bsBSLMM {es:.1f}x ({cs}/{as_}); CPU s/gene BSLMM {summ['cpu_bslmm_mean']:.2f}, "
+          f"bsBSLMM {summ['cpu_bsbslmm_mean']:.2f}")
+    out["part2"] = {"rows": rows, "summary": summ}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gemma-genes", type=int, default=5)
+    ap.add_argument("--default-genes", type=int, default=0)
+    ap.add_argument("--bs-genes", type=int, default=50)
+    ap.add_argument("--n-train", type=int, default=400)
+    ap.add_argument("--n-test", type=int, default=200)
+    ap.add_argument("--p", type=int, default=2500)
+    ap.add_argument("--bs-p", type=int, default=1000)
+    ap.add_argument("--bs-burn", type=int, default=1000)
+    ap.add_argument("--bs-samples", type=int, default=4000)
+    ap.add_argument("--bs-thin", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", default=str(WORK / "results.json"))
+    args = ap.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    import platform
+
+    print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+          f"python {platform.python_version()}; date {time.strftime('%Y-%m-%d %H:%M')}")
+    out: dict = {}
+    if args.gemma_genes or args.default_genes:
+        part_gemma(args, out)
+    if args.bs_genes:
+        part_bs(args, out)
+    Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()
