@@ -9,27 +9,12 @@ from typing import Sequence
 from ._common import (Progress, main_wrapper, new_parser, output_parent, params_of, read_filter_parent,
                       runtime_parent)
 
+from ..count_rules import RULES
+
 TOOL = "count"
 log = logging.getLogger("allelekit.count")
 
-# kept in sync with allelekit.counting.api.RULES (a test checks it); repeated here so that --help
-# does not import the counting library
-EPILOG = """\
-Counting rules
-  * Records skipped: unmapped (0x4) always; secondary (0x100), supplementary (0x800), QC-fail (0x200)
-    and duplicate (0x400) unless --include-...; MAPQ < --min-mapq; SEQ '*'; no CIGAR.
-  * A base counts only when its base quality is >= --min-baseq (0 disables; a record without
-    qualities, QUAL '*', passes). Soft-clipped bases never count; an insertion next to the SNV does
-    not change the base at the SNV.
-  * Each fragment (read name) counts once per SNV. Its observations at the SNV (one per mate, or per
-    record with the same name) are combined: all the same -> that allele; any disagreement (ref vs
-    alt, a base vs a deletion, ...) -> other. A mate whose base fails --min-baseq gives no
-    observation, so the other mate decides alone.
-  * ref / alt: the read base equals REF / ALT ('=' counts as REF); other: any other base,
-    including N; del: a deletion (CIGAR D) over the SNV. A reference skip (CIGAR N, a spliced
-    intron) over the SNV is no observation at all.
-  * Counts at a SNV depend only on the reads over it: never on other SNVs, their order or presence.
-    Counts are 64-bit; depth is not capped.
+EPILOG = RULES + """\
 
 SNVs: VCF records with one ALT, REF and ALT single bases (ACGT), where the sample's GT is 0/1, 1/0,
 0|1 or 1|0. Other records are skipped and counted in the log (multi-allelic: split them with
