@@ -7,7 +7,8 @@
     nextflow run <repo> -profile docker --input samplesheet.csv --vcf variants.vcf.gz --outdir results
 
     --workflow picks the analyses (comma-separated):
-      allelic_imbalance  samplesheet BAMs -> count per sample -> fit on all
+      allelic_imbalance  samplesheet BAMs -> count per sample (--count_scatter contig: per
+                         sample and contig group, then merged) -> fit on all
                          -> test -> combine per group (BED track + HTML report)
       bslmm              genes (--genes, or all of --expression) in chunks of --bslmm_chunk_size
                          -> bslmm per chunk -> merged weights, hyper-parameters, predictions
@@ -27,6 +28,9 @@ workflow {
     main:
     def selected = params.workflow.tokenize(',')*.trim()
     def unknown  = selected - ['allelic_imbalance', 'bslmm', 'cnn']
+    if (!(params.count_scatter in ['none', 'contig'])) {
+        error("Unknown --count_scatter ${params.count_scatter}: use none or contig")
+    }
     if (unknown) {
         error("Unknown --workflow ${unknown.join(',')}: use allelic_imbalance, bslmm and/or cnn")
     }
@@ -53,7 +57,7 @@ workflow {
 
     // Allelic imbalance of each sample, then of each group
     if ('allelic_imbalance' in selected) {
-        ALLELIC_IMBALANCE ( ch_samples, ch_vcf, regions, bad )
+        ALLELIC_IMBALANCE ( ch_samples, ch_vcf, regions, bad, params.count_scatter, params.count_scatter_size )
     }
 
     // Expression prediction weights per gene

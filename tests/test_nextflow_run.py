@@ -186,7 +186,9 @@ def read(path: Path, schema: str):
     return read_table(path, schema, require_metadata=True).to_pandas()
 
 
-COUNT_TASKS = tuple(t for t in TASKS if TASKS[t]["process"].endswith("ALLELEKIT_COUNT"))
+COUNT_TASKS = tuple(t for t in TASKS if TASKS[t]["process"].endswith("ALLELEKIT_COUNT")
+                    and "contigs" not in TASKS[t]["meta"])
+SCATTER_TASKS = tuple(t for t in TASKS if t.startswith("ALLELIC_IMBALANCE:PARQUET_CONCAT:"))
 
 
 @pytest.mark.parametrize("tasks", [step(*COUNT_TASKS)])
@@ -212,6 +214,27 @@ def test_parquet_concat(runner):
     merged = read(runner.outputs[tid]["table"], "allele_counts")
     assert len(merged) == sum(len(read(p, "allele_counts")) for p in parts)
     assert list(merged["sample"].unique()) == sorted(merged["sample"].unique())
+
+
+@pytest.mark.parametrize("tasks", [step(*SCATTER_TASKS)])
+def test_count_scattered_by_contig_equals_one_task(runner, tasks):
+    """--count_scatter contig: count on chr1 and on chr2 chr3 (--contigs from meta.contigs), concatenated
+    per table by PARQUET_CONCAT, gives the rows of the single task, in the same order."""
+    runner.run(*tasks)
+    s = TASKS[tasks[0]]["meta"]["id"]
+    for t in tasks:
+        table = TASKS[t]["meta"]["table"]
+        schema = "allele_counts" if table == "counts" else "region_counts"
+        merged = read(runner.outputs[t]["table"], schema)
+        assert runner.outputs[t]["table"].name == f"{s}.{table}.parquet"  # the name of the unscattered output
+        single = read(runner.outputs[f"ALLELEKIT_COUNT:{s}"][table], schema)
+        for i, part in enumerate(TASKS[t]["inputs"]["tables"], 1):
+            piece = read(runner.outputs[part[1]][table], schema)
+            contigs = set(TASKS[part[1]]["meta"]["contigs"])
+            assert len(piece) > 0 and set(piece["chrom"]) <= contigs, (part[1], set(piece["chrom"]))
+        assert set(merged["chrom"]) == set(single["chrom"]) == {"chr1", "chr2", "chr3"}
+        pd = pytest.importorskip("pandas")
+        pd.testing.assert_frame_equal(merged.reset_index(drop=True), single.reset_index(drop=True))
 
 
 @pytest.mark.parametrize("tasks", [step("ALLELEKIT_FIT:all")])

@@ -106,6 +106,8 @@ def test_bioflow_insight_finds_every_called_process_and_the_data_flow(tmp_path):
         ("ALLELEKIT_FIT", "ALLELEKIT_TEST"), ("ALLELEKIT_TEST", "ALLELEKIT_COMBINE"),
         ("ALLELEKIT_FIT", "ALLELEKIT_COMBINE"),
         ("ALLELEKIT_BSLMM", "PARQUET_CONCAT"),
+        # --count_scatter contig: count pieces -> PARQUET_CONCAT -> fit and test (beside the direct path)
+        ("ALLELEKIT_COUNT", "PARQUET_CONCAT"), ("PARQUET_CONCAT", "ALLELEKIT_FIT"), ("PARQUET_CONCAT", "ALLELEKIT_TEST"),
         ("ALLELEKIT_COUNT", "ALLELEKIT_CNN_DATASET"),
         ("ALLELEKIT_CNN_DATASET", "ALLELEKIT_CNN_TRAIN"), ("ALLELEKIT_CNN_TRAIN", "ALLELEKIT_CNN_ATTRIBUTE"),
         ("ALLELEKIT_CNN_DATASET", "ALLELEKIT_CNN_ATTRIBUTE"),
@@ -123,8 +125,20 @@ def test_bioflow_insight_rejects_a_misspelt_process(tmp_path):
         shutil.copytree(ROOT / sub, copy / sub)
     wf = copy / "workflows" / "allelic_imbalance.nf"
     text = wf.read_text()
-    assert "ALLELEKIT_TEST ( ALLELEKIT_COUNT.out.counts" in text
-    wf.write_text(text.replace("ALLELEKIT_TEST ( ALLELEKIT_COUNT.out.counts", "ALLELEKIT_TEST ( ALLELEKIT_CONUT.out.counts"))
+    assert "ch_counts        = ALLELEKIT_COUNT.out.counts" in text
+    wf.write_text(text.replace("ch_counts        = ALLELEKIT_COUNT.out.counts", "ch_counts        = ALLELEKIT_CONUT.out.counts"))
     proc, _, _ = _bioflow(copy / "main.nf", tmp_path / "bfi")
     assert proc.returncode != 0
     assert "ALLELEKIT_CONUT" in proc.stdout + proc.stderr
+
+
+@needs_groovy
+def test_tabix_contigs_reads_the_contig_names_of_a_tbi(tmp_path, demo_dir):
+    """tabixContigs() (the --count_scatter contig source) lists the demo index's contigs; a non-index fails."""
+    text = (ROOT / "subworkflows/local/utils_allelekit/main.nf").read_text()
+    script = tmp_path / "contigs.groovy"
+    script.write_text(text[text.index("def tabixContigs"):] + "\nprintln tabixContigs(java.nio.file.Paths.get(args[0])).join(',')\n")
+    proc = nfmodel.groovy(script, str(Path(demo_dir) / "variants.vcf.gz.tbi"))
+    assert proc.returncode == 0 and proc.stdout.strip() == "chr1,chr2,chr3", proc.stderr[-2000:]
+    proc = nfmodel.groovy(script, str(Path(demo_dir) / "variants.vcf.gz"))  # bgzipped, but not an index
+    assert proc.returncode != 0 and "not a tabix index" in proc.stderr

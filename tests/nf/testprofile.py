@@ -92,6 +92,20 @@ def tasks() -> dict[str, dict]:
         module="modules/local/parquet/concat/main.nf", process="PARQUET_CONCAT", meta={"id": "allele_counts"},
         inputs={"tables": [("task", f"ALLELEKIT_COUNT:{s}", "counts", f"in{i + 1}/")
                            for i, s in enumerate(samples[:2])]})
+    # --count_scatter contig, for the first sample: count on chr1 | chr2 chr3 (meta.contigs -> --contigs,
+    # ext.prefix <sample>.part<i>), each table merged back by ALLELIC_IMBALANCE:PARQUET_CONCAT
+    s = samples[0]
+    pieces = [["chr1"], ["chr2", "chr3"]]
+    for i, contigs in enumerate(pieces, 1):
+        t[f"ALLELEKIT_COUNT:{s}.part{i}"] = dict(
+            t[f"ALLELEKIT_COUNT:{s}"], prefix=f"{s}.part{i}",
+            meta={**t[f"ALLELEKIT_COUNT:{s}"]["meta"], "contigs": contigs, "part": i, "parts": len(pieces)})
+    for table in ("counts", "region_counts"):
+        t[f"ALLELIC_IMBALANCE:PARQUET_CONCAT:{s}.{table}"] = dict(
+            module="modules/local/parquet/concat/main.nf", process="ALLELIC_IMBALANCE:PARQUET_CONCAT",
+            meta={**t[f"ALLELEKIT_COUNT:{s}"]["meta"], "table": table}, prefix=f"{s}.{table}",
+            inputs={"tables": [("task", f"ALLELEKIT_COUNT:{s}.part{i}", table, f"in{i}/")
+                               for i in range(1, len(pieces) + 1)]})
     # CNN, for the first sample: its own count (no BAD), dataset, model, attribution
     s = samples[0]
     t[f"CNN:ALLELEKIT_COUNT:{s}"] = dict(
@@ -145,12 +159,13 @@ def staged_name(source, params: dict | None, outputs: dict | None = None):
 
 
 def expected_output(task_id: str, emit: str) -> str:
-    """The file name a task's output ``emit`` gets: its declared pattern with ``*`` = meta.id (= prefix)."""
+    """The file name a task's output ``emit`` gets: its declared pattern with ``*`` = the task's ext.prefix
+    (``prefix``, default meta.id); tests/test_nextflow_run.py checks the real outputs carry these names."""
     task = tasks()[task_id]
     module = nfmodel.parse_module(ROOT / task["module"])
     out = next(o for o in module.outputs if o.emit == emit)
     pattern = next(n for q, n in out.elements if q == "path")
-    return pattern.replace("*", task["meta"]["id"])
+    return pattern.replace("*", task.get("prefix", task["meta"]["id"]))
 
 
 def source_path(source, params: dict, outputs: dict) -> Path:

@@ -67,3 +67,30 @@ def resolveSheetPath(sheet, String path) {
     def target   = (isRemote || path.startsWith('/')) ? path : sheet.parent.resolve(path).toString()
     return file(target, checkIfExists: true)
 }
+
+/*
+    Contig names of a tabix index (.tbi), in the index's order: only the contigs that have records,
+    so a scatter never makes tasks for empty contigs (decoys, alts) of a long ##contig header.
+    A .tbi is BGZF (concatenated gzip members): magic 'TBI\1', 8 little-endian int32 (n_ref, format,
+    col_seq, col_beg, col_end, meta, skip, l_nm), then l_nm bytes of NUL-terminated names.
+*/
+def tabixContigs(tbi) {
+    def path   = tbi instanceof java.nio.file.Path ? tbi : java.nio.file.Paths.get(tbi.toString())
+    def stream = new java.util.zip.GZIPInputStream(java.nio.file.Files.newInputStream(path))
+    try {
+        byte[] head = stream.readNBytes(36)
+        if (head.length < 36 || new String(head, 0, 4, 'ISO-8859-1') != 'TBI\u0001') {
+            throw new IllegalArgumentException("${tbi}: not a tabix index (.tbi); index the VCF with 'tabix -p vcf'")
+        }
+        def buf   = java.nio.ByteBuffer.wrap(head).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        int nRef  = buf.getInt(4)
+        int lNm   = buf.getInt(32)
+        def names = new String(stream.readNBytes(lNm), 'UTF-8').tokenize('\u0000')
+        if (names.size() != nRef) {
+            throw new IllegalArgumentException("${tbi}: truncated tabix index (${names.size()} of ${nRef} contig names)")
+        }
+        return names
+    } finally {
+        stream.close()
+    }
+}
