@@ -189,3 +189,72 @@ def test_classic_binomial_tail_exact():
     for (x, n), got in zip([(10, 20), (60, 100), (500, 1000)], ls):
         want = st.binom.logsf(x - 1, n, 0.5) - st.binom.logsf(4, n, 0.5)
         assert abs(got - want) < 1e-10
+
+
+# --- the fit's MCNB kernel (per-pair recurrence up to the largest observed count, with d/dr) ------
+def _kernel_case():
+    rng = np.random.default_rng(3)
+    r = np.array([1.0, 2.0, 5.0, 13.0, 40.0, 0.7, 3.3, 120.5])
+    p = np.array([0.5, 2 / 3, 0.2, 6 / 7, 1 / 3, 0.5, 0.8, 2 / 3])
+    xs = [np.sort(rng.choice(np.arange(0, 180), size=12, replace=False)) for _ in r]
+    ep = np.concatenate([np.full(len(v), i) for i, v in enumerate(xs)])
+    x = np.concatenate(xs).astype(float)
+    wt = np.ones(len(x))
+    # padding entries as the fit's chunks add them (weight 0, pair 0, a large count): ignored
+    return r, p, np.append(ep, [0, 0]), np.append(x, [999.0, 999.0]), np.append(wt, [0.0, 0.0]), len(x)
+
+
+def test_mcnb_kernel_equals_direct_summation_and_grid():
+    from allelekit.imbalance.mcnb_kernel import mcnb_logpmf_pairs_np
+
+    r, p, ep, x, wt, n = _kernel_case()
+    left = 4
+    lp, dlp, lnorm, dlnorm = mcnb_logpmf_pairs_np(r, p, ep, x, wt, left)
+    assert np.all(lp[n:] == 0) and np.all(dlp[n:] == 0)
+    for i in range(5):                   # integer r: the binomial mixture of NBs, summed directly
+        k = np.arange(1, int(r[i]) + 1)
+        pk = st.binom.pmf(k, int(r[i]), 1 - p[i]) / (1 - p[i] ** r[i])
+        sel = ep[:n] == i
+        direct = (pk[:, None] * st.nbinom.pmf(x[:n][sel][None, :], k[:, None], 1 - p[i])).sum(0)
+        np.testing.assert_allclose(np.exp(lp[:n][sel]), direct, rtol=1e-11)
+        low = (pk[:, None] * st.nbinom.pmf(np.arange(left + 1)[None, :], k[:, None], 1 - p[i])).sum()
+        assert abs(lnorm[i] - math.log1p(-low)) < 1e-12
+    grid = D.mcnb_loggrid(r, p, 200)     # any real r: the grid recurrence
+    np.testing.assert_allclose(lp[:n], grid[ep[:n], x[:n].astype(int)], rtol=1e-12, atol=1e-12)
+    # d/dr against central differences of the grid
+    h = 1e-5 * r
+    gp, gm = D.mcnb_loggrid(r + h, p, 200), D.mcnb_loggrid(r - h, p, 200)
+    fd = ((gp - gm) / (2 * h[:, None]))[ep[:n], x[:n].astype(int)]
+    np.testing.assert_allclose(dlp[:n], fd, rtol=1e-6, atol=1e-7)
+    ln = lambda g: D.log1mexp(np.log(np.exp(g[:, : left + 1]).sum(1)))
+    np.testing.assert_allclose(dlnorm, (ln(gp) - ln(gm)) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_mcnb_kernel_jax_gradient_and_vmap(jit):
+    import jax
+    import jax.numpy as jnp
+
+    from allelekit.imbalance.mcnb_kernel import mcnb_logpmf_pairs_jax, mcnb_logpmf_pairs_np
+
+    D.jax_backend()
+    r, p, ep, x, wt, n = _kernel_case()
+    fn = mcnb_logpmf_pairs_jax(4)
+
+    def total(rr):
+        lp, lnorm = fn(rr, jnp.asarray(p), jnp.asarray(ep), jnp.asarray(x), jnp.asarray(wt))
+        return (jnp.asarray(wt) * (lp - lnorm[jnp.asarray(ep)])).sum()
+
+    g = jax.grad(total)
+    gv = jax.vmap(g)
+    if jit:
+        g, gv = jax.jit(g), jax.jit(gv)
+    lp, dlp, lnorm, dlnorm = mcnb_logpmf_pairs_np(r, p, ep, x, wt, 4)
+    want = np.bincount(ep, weights=wt * (dlp - dlnorm[ep]), minlength=len(r))
+    np.testing.assert_allclose(np.asarray(g(jnp.asarray(r))), want, rtol=1e-12, atol=1e-12)
+    rs = np.stack([r, r * 1.5])
+    got = np.asarray(gv(jnp.asarray(rs)))
+    lp2, dlp2, _, dlnorm2 = mcnb_logpmf_pairs_np(r * 1.5, p, ep, x, wt, 4)
+    np.testing.assert_allclose(got[0], want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[1], np.bincount(ep, weights=wt * (dlp2 - dlnorm2[ep]), minlength=len(r)),
+                               rtol=1e-12, atol=1e-12)

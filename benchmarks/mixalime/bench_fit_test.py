@@ -12,6 +12,7 @@
   time of both tools, their ratios, Spearman of ref and alt p-values and the largest |log10 p|
   difference.  ``--reuse DIR`` takes an existing MixALime project folder with ``times.json`` and
   exported raw p-values instead of running MixALime again (its run takes ~40 min per model here).
+  ``--ours-only SCOREFILES`` times allelekit alone on already exported demo files.
 """
 from __future__ import annotations
 
@@ -108,8 +109,27 @@ def main() -> int:
     ap.add_argument("--reuse", metavar="DIR", help="MixALime project folder (with times.json and out/pvalues/raw) "
                     "to reuse; {model} in the path is replaced by the model name")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ours-only", metavar="SCOREFILES",
+                    help="time allelekit fit + test only (no MixALime run, no comparison) on the MixALime-style "
+                         "files in this folder (e.g. the demo exported by an earlier run)")
     a = ap.parse_args()
     results = {}
+    if a.ours_only:
+        src = Path(a.ours_only).resolve()
+        for model in a.models:
+            d = WORK / f"{model}_ours"
+            d.mkdir(parents=True, exist_ok=True)
+            if not (d / "scorefiles").exists():
+                (d / "scorefiles").symlink_to(src, target_is_directory=True)
+            ta = run_allelekit(model, d, a.threads)
+            n = len(pd.read_parquet(d / "ak_pvalues.parquet"))
+            results[model] = dict(model=model, allelekit_steps=ta, allelekit_wall_s=sum(v[0] for v in ta.values()),
+                                  allelekit_cpu_s=sum(v[1] for v in ta.values()), n_ours=n)
+            print(f"{model} (allelekit only): fit {ta['fit'][0]:.0f} s wall / {ta['fit'][1]:.0f} s CPU, "
+                  f"test {ta['test'][0]:.0f} s wall / {ta['test'][1]:.0f} s CPU; {n} observations", flush=True)
+        WORK.mkdir(parents=True, exist_ok=True)
+        (WORK / "results_ours_only.json").write_text(json.dumps(results, indent=2))
+        return 0
     for model in a.models:
         if a.reuse:
             d = Path(a.reuse.format(model=model)).resolve()

@@ -185,7 +185,7 @@ def component_logpmf(model: str, x, r, p, kappa=None, bk: Backend = NP):
     """log pmf of one component at ``x`` for the NB-type models, with the size transform applied.
 
     ``r`` is the raw size ``b*s + mu``.  For MCNB this evaluates the recurrence up to ``max(x)``
-    (NumPy only; the fit uses :func:`mcnb_loggrid` directly).
+    (NumPy only; the fit uses :mod:`allelekit.imbalance.mcnb_kernel`).
     """
     if model == "NB":
         return nb_logpmf(x, r, p, bk)

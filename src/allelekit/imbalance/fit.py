@@ -249,6 +249,11 @@ def _objective_fns(model: str, left: int, regul_alpha: float, grid: int):
     def lgf(z):
         return D.lgamma_fast(z, bk)
 
+    if model == "MCNB":
+        from .mcnb_kernel import mcnb_logpmf_pairs_jax
+
+        mcnb_fn = mcnb_logpmf_pairs_jax(left)
+
     def per_window(theta, d):
         W = theta.shape[0]
         w, b, mu = theta[:, 0], theta[:, 1], theta[:, 2]
@@ -266,9 +271,8 @@ def _objective_fns(model: str, left: int, regul_alpha: float, grid: int):
             p = d["win_p"][:, j]
             pp = p[pw]
             if model == "MCNB":
-                g = D.mcnb_loggrid(D.r_eff_mcnb(r, pp, bk), pp, grid, bk)          # (P, G)
-                lnorm = D.log1mexp(logsumexp(g[:, : left + 1], axis=-1), bk)
-                lp = g[ep, x.astype(int)]
+                # exact recurrence per pair up to its own largest count, with d/dr (mcnb_kernel)
+                lp, lnorm = mcnb_fn(D.r_eff_mcnb(r, pp, bk), pp, ep, x, d["ent_wt"])
             elif model == "NB":
                 low = D.nb_logpmf(Lgrid[None, :], r[:, None], pp[:, None], bk)
                 lnorm = D.log1mexp(logsumexp(low, axis=-1), bk)
@@ -302,19 +306,34 @@ def _objective_fns(model: str, left: int, regul_alpha: float, grid: int):
 
     grad = jax.grad(total)
 
+    def total_aux(theta, d):
+        nll = per_window(theta, d)
+        return nll.sum(), nll
+
+    vgrad = jax.value_and_grad(total_aux, has_aux=True)
+
     def vg(theta, d):
-        return per_window(theta, d), grad(theta, d)
+        # one pass (primal + gradient): the MCNB kernel runs once per component, not twice
+        (_, nll), g = vgrad(theta, d)
+        return nll, g
+
+    # kappa is a parameter of BetaNB only: the other models need 3 Hessian columns, not 4
+    hcols = 4 if model == "BetaNB" else 3
 
     def hess(theta, g, hi, d):
         h = 1e-6 * jnp.maximum(1.0, jnp.abs(theta))
         h = jnp.where(theta + h > hi, -h, h)
-        eye = jnp.eye(4)
+        eye = jnp.eye(4)[:hcols]
 
         def col(e):
             return (grad(theta + h * e[None, :], d) - g) / (h * e[None, :]).sum(axis=1, keepdims=True)
 
-        cols = jax.vmap(col)(eye)                               # (4, W, 4): d g_i / d theta_j
-        H = jnp.transpose(cols, (1, 2, 0))
+        cols = jax.vmap(col)(eye)                               # (hcols, W, 4): d g_i / d theta_j
+        H = jnp.transpose(cols, (1, 2, 0))                      # (W, 4, hcols)
+        if hcols < 4:
+            H = jnp.concatenate([H[:, :hcols, :], jnp.zeros((H.shape[0], 4 - hcols, hcols))], axis=1)
+            H = jnp.concatenate([H, jnp.zeros((H.shape[0], 4, 4 - hcols))], axis=2)
+            H = H.at[:, 3, 3].set(1.0)
         return 0.5 * (H + jnp.transpose(H, (0, 2, 1)))
 
     fns = (jax.jit(vg), jax.jit(hess))
@@ -341,11 +360,8 @@ def minimise(prob: Problem, cfg: FitConfig, starts: np.ndarray):
     import jax.numpy as jnp
 
     W0 = prob.n_windows
-    grid = _bucket(int(prob.max_x) + 1, 256) if cfg.model == "MCNB" else 0
-    if cfg.model == "MCNB":
-        Wc, chunks = _chunks(prob, max(256, int(4e6 // grid)), 1 << 20)
-    else:
-        Wc, chunks = _chunks(prob, 1 << 18, 1 << 20)
+    grid = 0
+    Wc, chunks = _chunks(prob, 1 << 18, 1 << 20)
     log.debug("%d chunk(s) of up to %d windows", len(chunks), Wc)
     vg_fn, hess_fn = _objective_fns(cfg.model, cfg.left, float(cfg.regul_alpha), grid)
     jchunks = [(w0, w1, {k: jnp.asarray(v) for k, v in d.items()}) for w0, w1, d in chunks]
