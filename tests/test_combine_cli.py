@@ -183,7 +183,7 @@ def test_other_bad_inputs(pv_files, tmp_path, capsys):
     rc, out, err = _run(["-i", a, "-o", tmp_path / "c.parquet"], capsys)
     assert rc == 0
     rc, out, err = _run(["-i", tmp_path / "c.parquet", "-o", tmp_path / "d.parquet"], capsys)
-    assert rc == 1 and "combined/1.0 table, expected pvalues/1.0" in err
+    assert rc == 1 and "schema combined/1.0, expected pvalues/1.0" in err
 
 
 def test_usage_errors_exit_2(pv_files, tmp_path, capsys):

@@ -111,7 +111,7 @@ def test_unknown_major_version_and_wrong_schema_refused(tmp_path):
     meta[b"allelekit.schema"] = b"allele_counts/1.7"  # newer minor: readable
     pq.write_table(table.replace_schema_metadata(meta), out)
     assert schemas.read_table(out, "allele_counts").num_rows == 3
-    with pytest.raises(SchemaError, match="is a allele_counts/1.7 table, expected pvalues/1.0"):
+    with pytest.raises(SchemaError, match="is a table of schema allele_counts/1.7, expected pvalues/1.0"):
         schemas.read_table(out, "pvalues")
 
 

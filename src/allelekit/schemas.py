@@ -741,7 +741,7 @@ def read_table(path: str | os.PathLike, schema: TableSchema | str, *, columns: S
     else:
         name, _, version = tag.partition("/")
         if name != schema.name:
-            raise SchemaError(f"{path}: is a {tag} table, expected {schema.tag}")
+            raise SchemaError(f"{path}: is a table of schema {tag}, expected {schema.tag}")
         try:
             major = int(version.split(".")[0])
         except ValueError:

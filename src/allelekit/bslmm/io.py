@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AllelekitError
+from ..io.vcf import vcf_samples  # noqa: F401  (re-exported: the shared VCF header reader)
 
 log = logging.getLogger("allelekit.bslmm")
 
@@ -228,19 +229,6 @@ class Genotypes:
         p = self.pos[idx]
         a, b = np.searchsorted(p, lo, "left"), np.searchsorted(p, hi, "right")
         return idx[a:b]
-
-
-def vcf_samples(path: str | os.PathLike) -> list[str]:
-    from cyvcf2 import VCF
-
-    _exists(path, "VCF")
-    try:
-        v = VCF(str(path), lazy=True)
-    except Exception as exc:  # noqa: BLE001
-        raise AllelekitError(f"VCF {path}: cannot be opened ({exc})") from None
-    s = list(v.samples)
-    v.close()
-    return s
 
 
 def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -129,7 +129,7 @@ def _read_fit(path: str):
     meta = read_metadata(path)
     tag = meta.get("schema", "")
     if tag and not tag.startswith("model_params/"):
-        raise AllelekitError(f"--fit {path}: is a {tag} table, expected model_params (output of allelekit-fit)")
+        raise AllelekitError(f"--fit {path}: is a table of schema {tag}, expected model_params (output of allelekit-fit)")
     try:
         df = pq.read_table(path).to_pandas()
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types

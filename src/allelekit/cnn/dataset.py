@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AllelekitError
+from ..io.bed import read_bed
 from .data import check_sequences, chrom_from_name
 
 log = logging.getLogger("allelekit.cnn")
@@ -32,33 +33,16 @@ log = logging.getLogger("allelekit.cnn")
 
 # --- inputs -------------------------------------------------------------------------------------
 def read_regions(path: str | os.PathLike) -> list[tuple[str, int, int, str]]:
-    """BED regions as (chrom, start, end, name); name = column 4 or chrom:start-end."""
-    out, seen = [], set()
-    try:
-        fh = open(path)
-    except OSError as exc:
-        raise AllelekitError(f"{path}: cannot read the regions BED ({exc.strerror})") from None
-    with fh:
-        for ln, line in enumerate(fh, 1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if len(f) < 3:
-                raise AllelekitError(f"{path}:{ln}: a BED line needs at least 3 tab-separated columns")
-            try:
-                start, end = int(f[1]), int(f[2])
-            except ValueError:
-                raise AllelekitError(f"{path}:{ln}: start/end are not integers ({f[1]!r}, {f[2]!r})") from None
-            if start < 0 or end <= start:
-                raise AllelekitError(f"{path}:{ln}: invalid interval {f[0]}:{start}-{end} (need 0 <= start < end)")
-            name = f[3] if len(f) > 3 and f[3] not in ("", ".") else f"{f[0]}:{start}-{end}"
-            if name in seen:
-                raise AllelekitError(f"{path}:{ln}: region name {name!r} occurs twice; names must be unique")
-            seen.add(name)
-            out.append((f[0], start, end, name))
-    if not out:
-        raise AllelekitError(f"{path}: no regions")
-    return out
+    """BED regions as (chrom, start, end, name); name = column 4 or chrom:start-end (see
+    :func:`allelekit.io.bed.read_bed`).  Region names must be unique: they become the locus ids."""
+    bed = read_bed(path)
+    seen: set[str] = set()
+    for name in bed.name:
+        if name in seen:
+            raise AllelekitError(f"{path}: region name {name!r} occurs twice; names must be unique (they "
+                                 "become the locus ids)")
+        seen.add(name)
+    return [(str(c), int(a), int(b), str(n)) for c, a, b, n in zip(bed.chrom, bed.start, bed.end, bed.name)]
 
 
 def _is_parquet(path: str | os.PathLike) -> bool:
