@@ -12,9 +12,8 @@
 * ``nextflow.config`` params == ``nextflow_schema.json`` (names, defaults, types); the samplesheet schema
   accepts the test samplesheet and rejects bad rows; retries only on exit codes 130-145.
 
-A command whose parser is still the foundation stub ("not built yet") has its contract tests marked
-``xfail(strict=True, reason="command not built yet")``: they flip to failures the moment it lands unless
-they pass, so nothing is checked less once the command exists.
+Every command is built (tests/test_foundation.py::test_no_command_is_a_stub), so every module is checked
+strictly.
 """
 from __future__ import annotations
 
@@ -51,22 +50,15 @@ def parser_of(command: str) -> argparse.ArgumentParser:
     return importlib.import_module(COMMANDS[command]).build_parser()
 
 
-def is_stub(command: str) -> bool:
-    mod = importlib.import_module(COMMANDS[command])
-    return "not built yet" in (parser_of(command).description or "") or "not_built(" in Path(mod.__file__).read_text()
-
-
 def options_of(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     return {opt: a for a in parser._actions for opt in a.option_strings}
 
 
 def by_command(names):
-    """pytest params over module names, xfail-strict where the module's command is still a stub."""
+    """pytest params over module names."""
     out = []
     for name in names:
-        cmd = MODULES[name].command
-        marks = [pytest.mark.xfail(strict=True, reason="command not built yet")] if cmd and is_stub(cmd) else []
-        out.append(pytest.param(name, marks=marks, id=name))
+        out.append(pytest.param(name, id=name))
     return out
 
 
@@ -76,8 +68,7 @@ def tasks_by_command():
         cmd = MODULES[testprofile.simple(t["process"])].command
         if cmd is None:
             continue
-        marks = [pytest.mark.xfail(strict=True, reason="command not built yet")] if is_stub(cmd) else []
-        out.append(pytest.param(tid, marks=marks, id=tid))
+        out.append(pytest.param(tid, id=tid))
     return out
 
 

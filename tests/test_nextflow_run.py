@@ -7,13 +7,10 @@ gets a work folder with its inputs symlinked under those names (upstream outputs
 must exit 0 and leave every declared output, readable with the schema it claims. No channels or
 scheduling are reimplemented: the test walks one representative task per step, in data-flow order.
 
-Steps whose command (or an upstream command) is still a stub are
-``xfail(strict=True, reason="command not built yet")``.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
-import importlib
 import os
 import subprocess
 import sys
@@ -25,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "nf"))
 import nfmodel  # noqa: E402
 import testprofile  # noqa: E402
 
-from allelekit.cli import COMMANDS  # noqa: E402
 
 ROOT = nfmodel.ROOT
 MODULES = {m.name: m for m in map(nfmodel.parse_module, nfmodel.module_files())}
@@ -55,16 +51,9 @@ def commands_needed(task_id: str) -> set[str]:
     return cmds
 
 
-def is_stub(command: str) -> bool:
-    mod = importlib.import_module(COMMANDS[command])
-    return "not_built(" in Path(mod.__file__).read_text() or "not built yet" in (mod.build_parser().description or "")
-
-
 def step(*task_ids: str):
-    """pytest param for a step; xfail-strict while any command it needs is a stub."""
-    stub = any(is_stub(c) for t in task_ids for c in commands_needed(t))
-    marks = [pytest.mark.xfail(strict=True, reason="command not built yet")] if stub else []
-    return pytest.param(task_ids, marks=marks, id=task_ids[0].split(":")[0] if len(task_ids) > 1 else task_ids[0])
+    """pytest param for a step."""
+    return pytest.param(task_ids, id=task_ids[0].split(":")[0] if len(task_ids) > 1 else task_ids[0])
 
 
 class Runner:

@@ -306,10 +306,3 @@ class Progress:
             yield x
             self.update(1)
 
-
-def not_built(tool: str, issue: str) -> Callable[[argparse.Namespace], int]:
-    """Body for a command whose implementation has not landed yet: says so and exits 1."""
-    def body(args: argparse.Namespace) -> int:
-        raise AllelekitError(f"allelekit-{tool} is not built yet in this version ({issue}); "
-                             "nothing was done")
-    return body
