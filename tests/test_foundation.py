@@ -177,3 +177,29 @@ def test_ci_has_every_external_checker():
         if not (ROOT / path).exists():
             missing.append(path)
     assert not missing, f"missing in CI: {missing}"
+
+
+def _doc_flag_problems(text: str, source: str) -> list[tuple[str, str, str]]:
+    """(source, command, flag) for each flag in a shell block of ``text`` that the command's parser lacks."""
+    bad = []
+    for block in re.findall(r"```(?:bash|sh)?\n(.*?)```", text, re.S):
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+            for m in re.finditer(r"(allelekit-[a-z-]+)((?:\s+[^|;&#]*)?)", line):
+                if m.group(1) not in COMMANDS:
+                    continue
+                parser = importlib.import_module(COMMANDS[m.group(1)]).build_parser()
+                opts = {o for a in parser._actions for o in a.option_strings}
+                bad += [(source, m.group(1), f) for f in re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", m.group(2))
+                        if f not in opts]
+    return bad
+
+
+def test_readme_and_docs_commands_use_real_flags():
+    """Every flag shown with an allelekit command in README.md and docs/*.md exists in its parser."""
+    bad = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        bad += _doc_flag_problems(doc.read_text(), doc.name)
+    assert bad == []
+    # control: a wrong flag is caught
+    assert _doc_flag_problems("```bash\nallelekit-fit -i x --windowsize 3 -o y\n```", "t") == [
+        ("t", "allelekit-fit", "--windowsize")]
