@@ -15,6 +15,7 @@ from ..io.bam import read_bam_header
 from ..io.bed import BedIntervals, lookup_intervals, read_bad, read_bed
 from ..io.contigs import check_contigs
 from ..io.vcf import read_het_snvs
+from ..schemas import arrow_column
 from .engine import BamSnvs, ReadFilter, count_snvs, cram_to_bam
 
 from ..count_rules import RULES as _RULES
@@ -187,19 +188,20 @@ def count_alleles(bams: Sequence[str], vcf: str, *, samples: Sequence[str] | Non
         badv = np.array([bad_bed.score[h[0]] if len(h) else 1.0 for h in bh], dtype=np.float64)
     else:
         badv = np.ones(len(pos), np.float64)
+    col = arrow_column
     table = pa.table({
-        "sample": pa.array(cat["sample"][order].tolist(), pa.string()),
-        "chrom": pa.array(chrom.tolist(), pa.string()),
-        "pos": pa.array(pos, pa.int64()),
-        "ref": pa.array(cat["ref"][order].tolist(), pa.string()),
-        "alt": pa.array(cat["alt"][order].tolist(), pa.string()),
-        "variant_id": pa.array(cat["variant_id"][order].tolist(), pa.string()),
-        "gt": pa.array(cat["gt"][order].tolist(), pa.string()),
-        "phased": pa.array(cat["phased"][order].astype(bool), pa.bool_()),
-        "ref_count": pa.array(cnt[:, 0]), "alt_count": pa.array(cnt[:, 1]),
-        "other_count": pa.array(cnt[:, 2]), "del_count": pa.array(cnt[:, 3]),
-        "region": pa.array(region, pa.string()),
-        "bad": pa.array(badv),
+        "sample": col(cat["sample"][order], pa.string()),
+        "chrom": col(chrom, pa.string()),
+        "pos": col(pos, pa.int64()),
+        "ref": col(cat["ref"][order], pa.string()),
+        "alt": col(cat["alt"][order], pa.string()),
+        "variant_id": col(cat["variant_id"][order], pa.string()),
+        "gt": col(cat["gt"][order], pa.string()),
+        "phased": col(cat["phased"][order].astype(bool), pa.bool_()),
+        "ref_count": col(cnt[:, 0], pa.int64()), "alt_count": col(cnt[:, 1], pa.int64()),
+        "other_count": col(cnt[:, 2], pa.int64()), "del_count": col(cnt[:, 3], pa.int64()),
+        "region": col(region, pa.string()),
+        "bad": col(badv, pa.float64()),
     })
     rc = region_counts(table, region_bed, hits, sorted(names)) if region_bed is not None else None
     return CountResult(table, rc, {**stats, "samples": names})
@@ -257,12 +259,13 @@ def region_counts(table, bed: BedIntervals, hits: list[np.ndarray], samples: Seq
         out["unphased"].append(np.bincount(g, weights=(~phased[r]).astype(float), minlength=nreg) > 0)
     cat = {k: np.concatenate([v[o] for v in vs]) if vs else np.empty(0) for k, vs in out.items()}
     unph = cat.pop("unphased").astype(bool)
+    col = arrow_column
     return pa.table({
-        "sample": pa.array(cat["sample"].tolist(), pa.string()),
-        "region": pa.array(cat["region"].tolist(), pa.string()),
-        "chrom": pa.array(cat["chrom"].tolist(), pa.string()),
-        **{k: pa.array(cat[k].astype(np.int64)) for k in ("start", "end", "n_snvs", "ref_count", "alt_count",
-                                                          "other_count")},
+        "sample": col(cat["sample"], pa.string()),
+        "region": col(cat["region"], pa.string()),
+        "chrom": col(cat["chrom"], pa.string()),
+        **{k: col(cat[k].astype(np.int64), pa.int64()) for k in ("start", "end", "n_snvs", "ref_count", "alt_count",
+                                                                 "other_count")},
         "hap1_count": pa.array(cat["hap1_count"].astype(np.int64), mask=unph),
         "hap2_count": pa.array(cat["hap2_count"].astype(np.int64), mask=unph),
     })
