@@ -28,6 +28,7 @@ import argparse
 import glob
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -53,13 +54,21 @@ ALLELEKIT_E2E = {
 }
 
 
-def sh(cmd: list[str], cwd: Path, log: Path) -> float:
+CPU_TIMES: dict[str, float] = {}  # CPU seconds (user+sys of the process tree) per step label
+
+
+def sh(cmd: list[str], cwd: Path, log: Path, label: str | None = None) -> float:
+    """Run ``cmd``; return its wall seconds (CPU seconds of its process tree go to CPU_TIMES[label])."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with open(log, "a") as fh:
         fh.write("$ " + " ".join(map(str, cmd)) + "\n")
         fh.flush()
         r = subprocess.run(list(map(str, cmd)), cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
     dt = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        CPU_TIMES[label] = CPU_TIMES.get(label, 0.0) + (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if r.returncode != 0:
         raise SystemExit(f"failed ({r.returncode}): {' '.join(map(str, cmd))}; see {log}")
     return dt
@@ -89,11 +98,13 @@ def run_mixalime(model: str, d: Path, fresh: bool) -> dict:
     env_cmd = [str(mix)]
     t = {}
     sh(env_cmd + ["export", "demo"], d, log)
-    t["create"] = sh(env_cmd + ["create", "proj", "scorefiles", "--no-snp-bad-check"], d, log)
-    t["fit"] = sh(env_cmd + ["fit", "proj", model], d, log)
-    t["test"] = sh(env_cmd + ["test", "proj"], d, log)
-    t["combine"] = sh(env_cmd + ["combine", "proj"], d, log)
-    t["export"] = sh(env_cmd + ["export", "all", "proj", "out"], d, log)
+    for step, args in (("create", ["create", "proj", "scorefiles", "--no-snp-bad-check"]),
+                       ("fit", ["fit", "proj", model]), ("test", ["test", "proj"]), ("combine", ["combine", "proj"]),
+                       ("export", ["export", "all", "proj", "out"])):
+        t[step] = sh(env_cmd + args, d, log, label=f"mixalime_{step}")
+        t[f"{step}_cpu"] = CPU_TIMES[f"mixalime_{step}"]
+    t["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    t["load_avg_end"] = os.getloadavg()
     timing_file.write_text(json.dumps(t))
     return t
 
@@ -159,21 +170,21 @@ def run_allelekit_e2e(d: Path, model: str, threads: int) -> tuple[pd.DataFrame, 
     files = sorted(str(p) for p in (d / "scorefiles").iterdir())
     paths = {"fit": d / "ak_fit.parquet", "pvalues": d / "ak_pvalues_e2e.parquet", "model": model,
              "threads": threads}
-    t = 0.0
+    t = {}
     for step in ("fit", "test"):
         cmd = [str(AK_BIN / ALLELEKIT_E2E[step][0])]
         for a in ALLELEKIT_E2E[step][1:]:
             cmd += files if a == "{scorefiles}" else [a.format(**paths)]
-        t += sh(cmd, d, d / "allelekit.log")
+        t[step] = sh(cmd, d, d / "allelekit.log", label=f"allelekit_{step}")
     out = d / "ak_combined_e2e.parquet"
-    t += sh([str(AK_BIN / "allelekit-combine"), "-i", str(paths["pvalues"]), "-o", str(out), "-q"], d,
-            d / "allelekit.log")
+    t["combine"] = sh([str(AK_BIN / "allelekit-combine"), "-i", str(paths["pvalues"]), "-o", str(out), "-q"], d,
+                      d / "allelekit.log", label="allelekit_combine")
     return pd.read_parquet(out), t
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["NB", "MCNB"])
+    ap.add_argument("--models", nargs="+", default=["NB", "MCNB"], choices=["NB", "MCNB", "BetaNB"])
     ap.add_argument("--mode", choices=("combine", "end-to-end"), default="combine")
     ap.add_argument("--fresh", action="store_true", help="Rerun MixALime even when its results exist.")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="--threads of allelekit-fit/-test.")
@@ -187,11 +198,29 @@ def main() -> int:
             ours, t_ak = run_allelekit_combine(d, model)
             t_mix = tm["combine"]
         else:
-            ours, t_ak = run_allelekit_e2e(d, model, a.threads)
+            ours, steps = run_allelekit_e2e(d, model, a.threads)
+            t_ak = sum(steps.values())
             t_mix = sum(tm[k] or 0.0 for k in ("create", "fit", "test", "combine"))
         r = compare(mix, ours)
         r.update({"mode": a.mode, "time_allelekit_s": t_ak, "time_mixalime_s": t_mix,
                   "time_ratio": t_ak / t_mix, "mixalime_step_times_s": tm})
+        if a.mode == "end-to-end":
+            # the fit/test benchmark of the same run (allelekit-fit + allelekit-test against MixALime's
+            # create + fit + test, per-observation p-values): issue #4's numbers
+            from bench_fit_test import compare_pvalues
+
+            po = compare_pvalues(d / "ak_pvalues_e2e.parquet", d)
+            mix_ft = sum(tm[k] for k in ("create", "fit", "test"))
+            ak_ft = steps["fit"] + steps["test"]
+            po.update({"allelekit_step_times_s": steps,
+                       "allelekit_step_cpu_s": {k: CPU_TIMES.get(f"allelekit_{k}") for k in steps},
+                       "mixalime_create_fit_test_s": mix_ft, "allelekit_fit_test_s": ak_ft,
+                       "speedup_fit_test_wall": mix_ft / ak_ft,
+                       "speedup_end_to_end_wall": t_mix / t_ak})
+            r["fit_test"] = po
+            print(f"{model} fit+test: MixALime create+fit+test {mix_ft:.0f} s, allelekit fit+test {ak_ft:.0f} s "
+                  f"-> {mix_ft / ak_ft:.1f}x faster; per-observation Spearman ref {po['spearman_ref_pval']:.4f} "
+                  f"alt {po['spearman_alt_pval']:.4f}; end to end (+combine) {t_mix / t_ak:.1f}x", flush=True)
         results[model] = r
         print(f"{model} [{a.mode}]: spearman(-log10 comb p) = {r['spearman_comb']:.6f} "
               f"(ref {r['spearman_ref']:.6f}, alt {r['spearman_alt']:.6f}); "

@@ -90,7 +90,13 @@ def run_allelekit(model: str, d: Path, threads: int) -> dict:
 
 
 def compare(d: Path) -> dict:
-    ours = pd.read_parquet(d / "ak_pvalues.parquet")
+    return compare_pvalues(d / "ak_pvalues.parquet", d)
+
+
+def compare_pvalues(ours_path: Path, d: Path) -> dict:
+    """Per-observation ref/alt p-values of allelekit-test (``ours_path``) against MixALime's raw export
+    under ``d/out/pvalues/raw``: Spearman and the largest |log10 p| difference."""
+    ours = pd.read_parquet(ours_path)
     mix = mixalime_raw(d)
     j = ours.merge(mix, on=["sample", "chrom", "pos", "alt"], suffixes=("", "_m"))
     out = {"n_ours": len(ours), "n_mixalime": len(mix), "n_joined": len(j)}
