@@ -89,6 +89,11 @@ def test_fit_and_test_roundtrip_with_plots_and_fallback(tmp_path, capsys):
     # larger ref count at the same alt count -> smaller ref p-value, larger ES
     s = out[(out["bad"] == 1.0) & (out["alt_count"] == 10)].sort_values("ref_count")
     assert np.all(np.diff(s["ref_pval"]) <= 1e-12) and np.all(np.diff(s["ref_es"]) >= -1e-12)
+    # the smallest modelled count (left + 1 = 5) has p = 1 exactly, as in MixALime: 1 - 1e-15 from
+    # rounding would count as strong evidence against imbalance in Mudholkar-George's combination
+    assert (out.loc[out["ref_count"] == 5, "ref_pval"] == 1.0).all()
+    assert (out.loc[out["alt_count"] == 5, "alt_pval"] == 1.0).all()
+    assert (out.loc[out["ref_count"] > 5, "ref_pval"] < 1.0).any()
 
 
 @pytest.mark.parametrize("model", ["binom", "betabinom"])
@@ -99,6 +104,7 @@ def test_classic_models_without_fit(tmp_path, model):
     assert test_cli.main(["-i", str(counts), "--model", model, "-o", str(pv), "-q"]) == 0
     out = read_table(pv, "pvalues").to_pandas()
     assert (out["model"] == model).all() and out["ref_pval"].between(0, 1).all()
+    assert (out.loc[out["ref_count"] == 5, "ref_pval"] == 1.0).all()
 
 
 def _expect_error(capsys, main, argv, outputs, words):

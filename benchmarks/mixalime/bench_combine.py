@@ -126,8 +126,14 @@ def raw_to_pvalues(d: Path, model: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def compare(mix: pd.DataFrame, ours: pd.DataFrame, alpha: float = 0.05) -> dict:
-    mix = mix.rename(columns={"#chr": "chrom", "start": "pos"})
+def compare(mix: pd.DataFrame, ours: pd.DataFrame, alpha: float = 0.05, pos_offset: int = 0) -> dict:
+    """Join MixALime's combined table (``start`` 0-based) with ours on chrom, pos, ref, alt.
+
+    ``pos_offset``: added to MixALime's ``start`` to get our ``pos`` (0 in mode ``combine``, where our
+    input was built from MixALime's own p-value tables; 1 end to end, where allelekit read the BED-like
+    demo tables and reports 1-based positions)."""
+    mix = mix.rename(columns={"#chr": "chrom"})
+    mix["pos"] = mix["start"] + pos_offset
     key = ["chrom", "pos", "ref", "alt"]
     m = mix.merge(ours, on=key, how="outer", indicator=True, suffixes=("_mix", "_ak"))
     both = m[m["_merge"] == "both"]
@@ -201,7 +207,7 @@ def main() -> int:
             ours, steps = run_allelekit_e2e(d, model, a.threads)
             t_ak = sum(steps.values())
             t_mix = sum(tm[k] or 0.0 for k in ("create", "fit", "test", "combine"))
-        r = compare(mix, ours)
+        r = compare(mix, ours, pos_offset=0 if a.mode == "combine" else 1)
         r.update({"mode": a.mode, "time_allelekit_s": t_ak, "time_mixalime_s": t_mix,
                   "time_ratio": t_ak / t_mix, "mixalime_step_times_s": tm})
         if a.mode == "end-to-end":

@@ -26,6 +26,8 @@ acceptance, started from a few points and keeping the best.
 from __future__ import annotations
 
 import logging
+import os
+import time
 import math
 from dataclasses import dataclass, field
 
@@ -186,24 +188,41 @@ def build_problem(groups: list[Group], windows: list[tuple[int, np.ndarray, np.n
                    cat(ent_wt), int(ex.max()))
 
 
-def _chunks(prob: Problem, max_pairs: int, max_entries: int):
-    """Split the windows into contiguous chunks with bounded pairs/entries, padded to one common shape
-    (so one compilation serves all chunks and memory stays bounded)."""
-    pair_start = np.searchsorted(prob.pair_win, np.arange(prob.n_windows + 1))
-    ent_start = np.searchsorted(prob.ent_pair, pair_start)
-    bounds = []
-    w0 = 0
-    while w0 < prob.n_windows:
-        w1 = w0 + 1
-        while (w1 < prob.n_windows and pair_start[w1 + 1] - pair_start[w0] <= max_pairs
-               and ent_start[w1 + 1] - ent_start[w0] <= max_entries):
-            w1 += 1
-        bounds.append((w0, w1))
-        w0 = w1
-    # generous minimum sizes: small problems (tests, small BADs) share one compiled shape
-    Wc = _bucket(max(w1 - w0 for w0, w1 in bounds), 64)
-    Pc = _bucket(max(pair_start[w1] - pair_start[w0] for w0, w1 in bounds), 4096)
-    Ec = _bucket(max(ent_start[w1] - ent_start[w0] for w0, w1 in bounds), 1 << 16)
+def _chunks(prob: Problem, max_pairs: int, max_entries: int, order: np.ndarray | None = None,
+            shape: tuple[int, int, int] | None = None):
+    """Group the windows (in ``order``, default 0..W-1) into chunks with bounded pairs/entries, padded
+    to one common shape (so one compilation serves all chunks and memory stays bounded).
+
+    Returns ``(shape, chunks)``: ``shape = (Wc, Pc, Ec)``, each chunk ``(window ids, data)``.  With
+    ``shape`` given the chunks are cut to fit it (no new compilation when the order changes).
+    """
+    W = prob.n_windows
+    order = np.arange(W) if order is None else np.asarray(order)
+    pair_start = np.searchsorted(prob.pair_win, np.arange(W + 1))            # first pair of each window
+    ent_start = np.searchsorted(prob.ent_pair, np.arange(len(prob.pair_win) + 1))  # first entry of each pair
+    npair = np.diff(pair_start)[order]
+    nent = (ent_start[pair_start[1:]] - ent_start[pair_start[:-1]])[order]
+    if shape is not None:
+        max_w, max_pairs, max_entries = shape
+    else:
+        max_w = W
+    groups = []
+    i = 0
+    while i < W:
+        j, sp, se = i + 1, npair[i], nent[i]
+        while j < W and j - i < max_w and sp + npair[j] <= max_pairs and se + nent[j] <= max_entries:
+            sp += npair[j]
+            se += nent[j]
+            j += 1
+        groups.append(order[i:j])
+        i = j
+    if shape is None:
+        # generous minimum sizes: small problems (tests, small BADs) share one compiled shape
+        shape = (_bucket(max(len(g) for g in groups), 64),
+                 _bucket(max(int(np.diff(pair_start)[g].sum()) for g in groups), 4096),
+                 _bucket(max(int(sum(ent_start[pair_start[w + 1]] - ent_start[pair_start[w]] for w in g))
+                             for g in groups), 1 << 16))
+    Wc, Pc, Ec = shape
 
     def pad(a, n, value=0):
         out = np.full((n,) + a.shape[1:], value, dtype=a.dtype)
@@ -212,24 +231,29 @@ def _chunks(prob: Problem, max_pairs: int, max_entries: int):
 
     xfill = float(prob.ent_x.max()) if len(prob.ent_x) else 5.0
     chunks = []
-    for w0, w1 in bounds:
-        p0, p1 = pair_start[w0], pair_start[w1]
-        e0, e1 = ent_start[w0], ent_start[w1]
-        pw = prob.pair_win[p0:p1] - w0
-        ep = prob.ent_pair[e0:e1] - p0
-        ex = prob.ent_x[e0:e1]
+    for ids in groups:
+        pidx = np.concatenate([np.arange(pair_start[w], pair_start[w + 1]) for w in ids])
+        eidx = np.concatenate([np.arange(ent_start[pair_start[w]], ent_start[pair_start[w + 1]]) for w in ids])
+        pw = np.repeat(np.arange(len(ids)), np.diff(pair_start)[ids])            # local window of each pair
+        ep = np.repeat(np.arange(len(pidx)), np.diff(ent_start)[pidx])          # local pair of each entry
+        ex = prob.ent_x[eidx]
         data = dict(
-            win_p=pad(prob.win_p[w0:w1], Wc, 0.5), win_N=pad(prob.win_N[w0:w1], Wc, 1.0),
-            win_sc=pad(prob.win_sc[w0:w1], Wc, 1.0),
-            pair_win=pad(pw, Pc), pair_s=pad(prob.pair_s[p0:p1], Pc, 1.0),
+            win_p=pad(prob.win_p[ids], Wc, 0.5), win_N=pad(prob.win_N[ids], Wc, 1.0),
+            win_sc=pad(prob.win_sc[ids], Wc, 1.0),
+            pair_win=pad(pw, Pc), pair_s=pad(prob.pair_s[pidx], Pc, 1.0),
             ent_pair=pad(ep, Ec), ent_win=pad(pw[ep], Ec), ent_lgx1=pad(sps.gammaln(ex + 1.0), Ec),
-            ent_x=pad(ex, Ec, xfill), ent_wt=pad(prob.ent_wt[e0:e1], Ec, 0.0),
+            ent_x=pad(ex, Ec, xfill), ent_wt=pad(prob.ent_wt[eidx], Ec, 0.0),
         )
-        chunks.append((w0, w1, data))
-    return Wc, chunks
+        chunks.append((ids, data))
+    return shape, chunks
 
 
 _COMPILED: dict = {}
+# windows are evaluated in chunks of at most this many slice pairs / (x, s) entries (one compiled
+# shape for all chunks); converged windows stop costing anything only when their whole chunk has
+# converged, so smaller chunks skip more of the late iterations (env overrides for tuning)
+CHUNK_PAIRS = int(os.environ.get("ALLELEKIT_FIT_CHUNK_PAIRS", 1 << 14))
+CHUNK_ENTRIES = int(os.environ.get("ALLELEKIT_FIT_CHUNK_ENTRIES", 1 << 16))
 
 
 def _objective_fns(model: str, left: int, regul_alpha: float, grid: int):
@@ -363,10 +387,15 @@ def minimise(prob: Problem, cfg: FitConfig, starts: np.ndarray):
 
     W0 = prob.n_windows
     grid = 0
-    Wc, chunks = _chunks(prob, 1 << 18, 1 << 20)
+    shape, chunks = _chunks(prob, CHUNK_PAIRS, CHUNK_ENTRIES)
+    Wc = shape[0]
     log.debug("%d chunk(s) of up to %d windows", len(chunks), Wc)
     vg_fn, hess_fn = _objective_fns(cfg.model, cfg.left, float(cfg.regul_alpha), grid)
-    jchunks = [(w0, w1, {k: jnp.asarray(v) for k, v in d.items()}) for w0, w1, d in chunks]
+
+    def to_device(chs):
+        return [(ids, {k: jnp.asarray(v) for k, v in d.items()}) for ids, d in chs]
+
+    jchunks = to_device(chunks)
     best_theta = None
     best_f = None
     total_iter = 0
@@ -374,32 +403,40 @@ def minimise(prob: Problem, cfg: FitConfig, starts: np.ndarray):
     lo, hi, fixed = prob.win_lo, prob.win_hi, prob.win_fixed
     pad_theta = np.array([0.5, 1.0, 0.5, 1.5])
 
-    def _pad(t, n):
+    def _pad(t):
         out = np.tile(pad_theta, (Wc, 1))
-        out[:n] = t
+        out[: len(t)] = t
         return jnp.asarray(out)
+
+    timing = {"vg": 0.0, "hess": 0.0, "n_vg": 0, "n_hess": 0}
 
     def vg(t, active=None):
         """Values and gradients; chunks without an active window are skipped (returned as +inf/0)."""
+        t0 = time.perf_counter()
+        timing["n_vg"] += 1
         f = np.full(W0, np.inf)
         g = np.zeros((W0, 4))
-        for w0, w1, d in jchunks:
-            if active is not None and not active[w0:w1].any():
+        for ids, d in jchunks:
+            if active is not None and not active[ids].any():
                 continue
-            fc, gc = vg_fn(_pad(t[w0:w1], w1 - w0), d)
-            f[w0:w1] = np.asarray(fc)[: w1 - w0]
-            g[w0:w1] = np.asarray(gc)[: w1 - w0]
+            fc, gc = vg_fn(_pad(t[ids]), d)
+            f[ids] = np.asarray(fc)[: len(ids)]
+            g[ids] = np.asarray(gc)[: len(ids)]
+        timing["vg"] += time.perf_counter() - t0
         return f, g
 
     def hess(t, g, active=None, H_old=None):
+        t0 = time.perf_counter()
+        timing["n_hess"] += 1
         H = np.tile(np.eye(4), (W0, 1, 1)) if H_old is None else H_old.copy()
-        for w0, w1, d in jchunks:
-            if active is not None and not active[w0:w1].any():
+        for ids, d in jchunks:
+            if active is not None and not active[ids].any():
                 continue
             hc = np.tile(np.array([1.0, 2.0, 1.0, 2.0]), (Wc, 1))
-            hc[: w1 - w0] = hi[w0:w1]
-            Hc = hess_fn(_pad(t[w0:w1], w1 - w0), _pad(g[w0:w1], w1 - w0), jnp.asarray(hc), d)
-            H[w0:w1] = np.asarray(Hc)[: w1 - w0]
+            hc[: len(ids)] = hi[ids]
+            Hc = hess_fn(_pad(t[ids]), _pad(g[ids]), jnp.asarray(hc), d)
+            H[ids] = np.asarray(Hc)[: len(ids)]
+        timing["hess"] += time.perf_counter() - t0
         return H
 
     for st in starts:
@@ -441,8 +478,18 @@ def minimise(prob: Problem, cfg: FitConfig, starts: np.ndarray):
             lam = np.where(ok, np.maximum(lam * 0.2, 1e-12), lam * 8.0)
             conv = (ok & (dec <= 1e-12 * (1.0 + np.abs(f))) & (pg < 1e-4)) | (pg < 1e-9) | (lam > 1e6)
             done |= conv
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("iteration %d: %d of %d windows active, %d of %d chunks", it, int((~done).sum()), W0,
+                          sum(bool((~done[ids]).any()) for ids, _ in jchunks), len(jchunks))
             if done.all():
                 break
+            if len(jchunks) > 1:
+                n_act_chunks = sum(bool((~done[ids]).any()) for ids, _ in jchunks)
+                if n_act_chunks > 1 and (~done).sum() < 0.5 * n_act_chunks * Wc:
+                    # the active windows are spread thinly over many chunks: regroup them (active first,
+                    # same compiled shape) so the converged ones stop costing evaluations
+                    order = np.concatenate([np.flatnonzero(~done), np.flatnonzero(done)])
+                    jchunks = to_device(_chunks(prob, CHUNK_PAIRS, CHUNK_ENTRIES, order=order, shape=shape)[1])
             since += 1
             if since >= 25 or ((~ok & ~done).sum() > 0.5 * (~done).sum()):
                 H = hess(theta, g, ~done, H)
@@ -454,6 +501,8 @@ def minimise(prob: Problem, cfg: FitConfig, starts: np.ndarray):
             better = f < best_f
             best_theta = np.where(better[:, None], theta, best_theta)
             best_f = np.where(better, f, best_f)
+    log.debug("objective: %d evaluations in %.1f s, %d Hessian refreshes in %.1f s (wall, incl. compilation)",
+              timing["n_vg"], timing["vg"], timing["n_hess"], timing["hess"])
     return best_theta[:W0], best_f[:W0], total_iter
 
 

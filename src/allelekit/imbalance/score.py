@@ -325,7 +325,10 @@ def score_direction(model, x, s, bad, params, left):
                 else:
                     f2, s2, m2 = component_quantities(mm, px[q], r[q], p2, kap[q], left)
                     lp[q], e[q] = _mix(f1, s1, m1, f2, s2, m2, w[q], px[q])
-        lp = np.where(px <= left, 0.0, lp)
+        # the smallest modelled count has the whole truncated distribution in its right tail: p = 1
+        # exactly (computed, it comes out as 1 - 1e-15, and Mudholkar-George's logit in allelekit-combine
+        # turns that rounding into a strong signal against imbalance)
+        lp = np.where(px <= left + 1, 0.0, lp)
         logp[sel] = lp[inv]
         es[sel] = e[inv]
     return logp, es
