@@ -12,6 +12,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--work", default=str(Path(__file__).resolve().parents[1] / ".envs" / "cnn_attribute"))
 ap.add_argument("--n-loci", type=int, default=12000)
 ap.add_argument("--epochs", type=int, default=6)
+ap.add_argument("--patience", type=int, default=2)
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--sigma-shared", type=float, default=1.0)
 args = ap.parse_args()
@@ -42,7 +43,7 @@ else:
 if not (work / "model.pt").exists():
     cfg = make_config("paired", "small")
     t0 = time.time()
-    res = train_model(ds, cfg, val_chroms=["chr16"], test_chroms=["chr17", "chr18"], epochs=args.epochs, patience=2,
+    res = train_model(ds, cfg, val_chroms=["chr16"], test_chroms=["chr17", "chr18"], epochs=args.epochs, patience=args.patience,
                       batch_size=64, lr=1e-3, device="cpu", seed=0, threads=args.threads)
     save_checkpoint(res.model, res.config, work / "model.pt")
     print(f"trained in {time.time() - t0:.0f} s", flush=True)
