@@ -231,7 +231,7 @@ done
 # show the server's own errors from the test phase, and say when a retry was needed
 for t in "${tools[@]}"; do
   if grep -q -a "WARNING - Test '.*' failed" "$run/results/$t.log" 2>/dev/null; then
-    log "$t: a test failed at least once and was retried (see $run/results/$t.log)"
+    log "$t: a test failed at least once; retried up to ${GALAXY_TEST_RETRIES:-1} time(s) (see $run/results/$t.log)"
   fi
 done
 if [ $status -ne 0 ]; then

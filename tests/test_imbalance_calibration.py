@@ -77,3 +77,30 @@ def test_betanb_more_conservative_than_nb_on_overdispersed_data():
     assert f_bnb < f_nb
     se = np.sqrt(0.05 * 0.95 / len(df))
     assert f_bnb <= 0.05 + 3 * se
+
+
+def test_chunking_and_regrouping_do_not_change_the_fit(monkeypatch):
+    """Small chunks force the regrouping of still-active windows (several chunks, some converging
+    early); the fitted parameters must be the same as with everything in one chunk."""
+    rng = np.random.default_rng(11)
+    df = pd.concat([_null(6000, rng).assign(bad=1.0), _null(6000, rng).assign(bad=2.0)], ignore_index=True)
+    cfg = F.FitConfig(model="NB", window_size=1500, small_dataset_n=1000, left=L, stop_slice_n=30)
+    groups = F.make_groups(df, L)
+    one, _ = F.fit_groups(groups, cfg)
+    calls = []
+    real = F._chunks
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        calls.append((k.get("order") is not None, len(out[1])))
+        return out
+
+    monkeypatch.setattr(F, "CHUNK_PAIRS", 64)
+    monkeypatch.setattr(F, "CHUNK_ENTRIES", 512)
+    monkeypatch.setattr(F, "_chunks", spy)
+    many, _ = F.fit_groups(groups, cfg)
+    assert calls[0][1] > 3                      # really split into several chunks
+    assert any(reordered for reordered, _ in calls)  # and regrouped while converging
+    a, b = pd.DataFrame(one), pd.DataFrame(many)
+    for c in ("w", "b", "mu", "loglik"):
+        np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=1e-6, atol=1e-8)

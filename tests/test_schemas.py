@@ -163,3 +163,37 @@ def test_atomic_outputs_commit_all_or_nothing(tmp_path):
 def test_docs_schemas_md_is_current():
     doc = ROOT / "docs" / "schemas.md"
     assert doc.read_text() == schemas.schema_markdown(), "regenerate: python -m allelekit.schemas > docs/schemas.md"
+
+
+@pytest.mark.parametrize("values,typ", [
+    (["a", None, "ccc", "", "é"], pa.string()),
+    ([], pa.string()),
+    ([None, None], pa.string()),
+    ([True, False, True, True, False, False, False, False, True, True], pa.bool_()),
+    ([1, -2, 3 << 40], pa.int64()),
+    ([1.5, float("nan"), -0.0], pa.float64()),
+])
+def test_arrow_column_equals_pa_array(values, typ):
+    """The buffer-built columns (allelekit-count avoids pa.array, which imports pandas) equal pa.array's."""
+    import numpy as np
+
+    arg = values if pa.types.is_string(typ) else np.array(values, dtype=typ.to_pandas_dtype())
+    got = schemas.arrow_column(arg, typ)
+    got.validate(full=True)
+    assert got.type == typ and got.null_count == sum(v is None for v in values)
+    assert got.equals(pa.array(values, typ)) or (typ == pa.float64() and
+                                                 np.array_equal(got.to_numpy(), np.array(values), equal_nan=True))
+
+
+def test_count_command_does_not_import_pandas(tmp_path):
+    """Start-up cost is part of allelekit-count's benchmark: the module chain it uses must not pull in pandas."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, pyarrow as pa\n"
+            "from allelekit.schemas import arrow_column\n"
+            "import allelekit.counting.api, allelekit.cli.count\n"
+            "arrow_column(np.arange(3), pa.int64()); arrow_column(['x', None], pa.string())\n"
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"

@@ -22,7 +22,6 @@ import logging
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 
 def md(df: pd.DataFrame, fmt: str = "{:.3f}") -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AllelekitError
-from ..io.vcf import vcf_samples  # noqa: F401  (re-exported: the shared VCF header reader)
 
 log = logging.getLogger("allelekit.bslmm")
 

@@ -138,6 +138,7 @@ def _fit_mode(args, log, AllelekitError) -> int:
 
     from ..atomic import AtomicOutputs
     from ..bslmm import io
+    from ..io.vcf import vcf_samples
     from ..bslmm.driver import FitConfig, GeneInput, Split, build_tables, run_genes
     from ..bslmm.model import BlockOptions, Schedule
     from ..schemas import write_table
@@ -145,7 +146,7 @@ def _fit_mode(args, log, AllelekitError) -> int:
 
     expr = io.read_expression(args.expression)
     ann = io.read_annotation(args.annotation)
-    vsamples = io.vcf_samples(args.vcf)
+    vsamples = vcf_samples(args.vcf)
     vset = set(vsamples)
     samples = [s for s in expr.samples if s in vset]
     missing = len(expr.samples) - len(samples)
@@ -289,6 +290,7 @@ def _predict_mode(args, log) -> int:
 
     from ..atomic import AtomicOutputs
     from ..bslmm import io
+    from ..io.vcf import vcf_samples
     from ..errors import AllelekitError
     from ..schemas import read_table, write_table
 
@@ -300,7 +302,7 @@ def _predict_mode(args, log) -> int:
         w = w[w["gene"].isin(sel)]
         if w.empty:
             raise AllelekitError(f"{args.predict}: none of the --genes has weights")
-    samples = io.vcf_samples(args.vcf)
+    samples = vcf_samples(args.vcf)
     if not samples:
         raise AllelekitError(f"VCF {args.vcf}: no samples")
     regions: dict[str, list[tuple[int, int]]] = {}

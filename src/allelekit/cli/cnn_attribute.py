@@ -168,7 +168,6 @@ def _prepare_output(path):
 def body(args: argparse.Namespace) -> int:
     import json
     import logging
-    from pathlib import Path
 
     import numpy as np
     import pandas as pd

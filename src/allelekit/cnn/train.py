@@ -13,7 +13,6 @@ Single-input baselines: ``train_alleles="a"`` trains on allele A's counts only (
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time

@@ -89,7 +89,6 @@ def align_alleles(seq_a: str, seq_b: str) -> tuple[np.ndarray, list[Variant]]:
 
 def _variants_from_indices(idx: np.ndarray, a: str, b: str) -> list[Variant]:
     ia, ib = idx
-    ncol = idx.shape[1]
     both = (ia >= 0) & (ib >= 0)
     aligned_cols = np.nonzero(both)[0]
     if len(aligned_cols) == 0:

@@ -192,7 +192,6 @@ def component_logpmf(model: str, x, r, p, kappa=None, bk: Backend = NP):
     if model == "BetaNB":
         return betanb_logpmf(x, r_eff_betanb(r, p, kappa, bk), p, kappa, bk)
     if model == "MCNB":
-        xp = bk.xp
         x = np.asarray(x)
         r_e = r_eff_mcnb(r, p, bk)
         x_b, r_b, p_b = np.broadcast_arrays(x, r_e, p)

@@ -26,7 +26,6 @@ acceptance, started from a few points and keeping the best.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import math
 from dataclasses import dataclass, field
@@ -251,9 +250,10 @@ def _chunks(prob: Problem, max_pairs: int, max_entries: int, order: np.ndarray |
 _COMPILED: dict = {}
 # windows are evaluated in chunks of at most this many slice pairs / (x, s) entries (one compiled
 # shape for all chunks); converged windows stop costing anything only when their whole chunk has
-# converged, so smaller chunks skip more of the late iterations (env overrides for tuning)
-CHUNK_PAIRS = int(os.environ.get("ALLELEKIT_FIT_CHUNK_PAIRS", 1 << 14))
-CHUNK_ENTRIES = int(os.environ.get("ALLELEKIT_FIT_CHUNK_ENTRIES", 1 << 16))
+# converged, so smaller chunks skip more of the late iterations. 65,536 entries was the fastest of
+# 16k-1M on the MixALime demo (docs/fit-test.md); larger chunks also pay XLA page faults.
+CHUNK_PAIRS = 1 << 14
+CHUNK_ENTRIES = 1 << 16
 
 
 def _objective_fns(model: str, left: int, regul_alpha: float, grid: int):

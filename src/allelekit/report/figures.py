@@ -5,7 +5,7 @@ Numbers shown in the figures are computed by the small helpers here (:func:`geno
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
