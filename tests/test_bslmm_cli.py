@@ -205,3 +205,42 @@ def test_help_is_light():
             "print(sorted(x for x in ('numba', 'numpy', 'pandas', 'cyvcf2', 'scipy') if x in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_pooled_tss_prior_is_recorded_and_independent_of_threads(data, tmp_path):
+    """bsbslmm's default pooled TSS prior: one estimate shared by all genes, written to hyper.parquet,
+    identical for --threads 1 and 2; --tss-prior gene gives N(0, 1) and gene results that do not
+    depend on which other genes are analysed."""
+    hyp = []
+    for t in ("1", "2"):
+        out = tmp_path / f"p{t}"
+        assert main(_base(data, out, "--model", "bsbslmm", "--threads", t, "--test-samples", data["test"],
+                          "--seed", "5")) == 0
+        hyp.append(pd.read_parquet(out / "hyper.parquet").drop(columns="seconds"))
+        if t == "1":
+            w1 = pd.read_parquet(out / "weights.parquet")
+        else:
+            pd.testing.assert_frame_equal(w1, pd.read_parquet(out / "weights.parquet"))
+    pd.testing.assert_frame_equal(hyp[0], hyp[1])
+    ok = hyp[0][hyp[0]["status"] == "ok"]
+    assert len(ok) == 3 and ok["beta_prior_mean"].nunique() == 1 and ok["beta_prior_sd"].nunique() == 1
+    assert 0 < ok["beta_prior_sd"].iloc[0] <= 1 and ok["beta_prior_mean"].iloc[0] != 0
+    assert hyp[0].loc[hyp[0]["status"] != "ok", "beta_prior_mean"].isna().all()
+
+    per_gene = []
+    for genes in ("GENE_A,GENE_B,GENE_C", "GENE_B"):
+        out = tmp_path / f"g{genes.count(',')}"
+        assert main(_base(data, out, "--model", "bsbslmm", "--tss-prior", "gene", "--genes", genes,
+                          "--seed", "5")) == 0
+        h = pd.read_parquet(out / "hyper.parquet").set_index("gene")
+        assert (h["beta_prior_mean"] == 0).all() and (h["beta_prior_sd"] == 1).all()
+        w = pd.read_parquet(out / "weights.parquet")
+        per_gene.append(w[w.gene == "GENE_B"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(per_gene[0], per_gene[1])
+
+
+def test_bslmm_ignores_tss_prior(data, tmp_path):
+    out = tmp_path / "b"
+    assert main(_base(data, out, "--model", "bslmm", "--genes", "GENE_A")) == 0
+    h = pd.read_parquet(out / "hyper.parquet")
+    assert h["beta_prior_mean"].isna().all() and h["beta_prior_sd"].isna().all()

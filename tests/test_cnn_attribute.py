@@ -378,6 +378,46 @@ def test_cluster_seqlets_recovers_prototypes_with_and_without_subsampling():
     assert r > 0.95
 
 
+def test_cwm_flanks_keep_weak_context_that_seqlet_spans_miss():
+    """A 6-bp core with weak, consistent context (+1 A on the left, +1 T on the right) that only a
+    quarter of the significant runs reach: without flanks the context columns are dropped by the
+    coverage rule; with flanks from the attribution tracks every member contributes them."""
+    rng = np.random.default_rng(3)
+    core = np.full((4, 6), -0.5)
+    core[[0, 1, 2, 3, 0, 1], range(6)] = 3.0                     # ACGTAC
+    L, n = 60, 40
+    z = 0.05 * rng.normal(size=(n, 4, L))
+    x = np.zeros((n, 4, L))
+    x[:, 0, :] = 1.0
+    seqlets, starts = [], rng.integers(5, 40, size=n)
+    for i, st in enumerate(starts):
+        z[i, :, st:st + 6] += core
+        z[i, 0, st - 1] += 1.0                                     # weak context A before the core
+        z[i, 3, st + 6] += 1.0                                     # and T after it
+        reach = i % 4 == 0                                         # a quarter of the runs include it
+        s0, e0 = (st - 1, st + 7) if reach else (st, st + 6)
+        seqlets.append(S.Seqlet(i, 0, int(s0), int(e0), 1, z[i, :, s0:e0].astype(np.float32), 6, 3.0, 3.0))
+    mats = [q.matrix for q in seqlets]
+    bare, _, _ = S.cluster_cwm(mats)
+    assert bare.shape[1] == 6                                      # context columns lost
+    wins = [S.seqlet_window(z, x, q, 2) for q in seqlets]
+    assert all(w.shape[1] == q.end - q.start + 4 for w, q in zip(wins, seqlets))
+    cwm, offs, strands = S.cluster_cwm(mats, windows=wins, flank=2)
+    r, o, st, _ = S.best_alignment(cwm, core)
+    assert r > 0.95 and st == 1 and cwm.shape[1] >= 8
+    assert cwm[0, o - 1] > 0.8 and cwm[3, o + 6] > 0.8           # the context is in the CWM
+    # every member's core starts where the core sits in the CWM frame
+    for q, off, sgn in zip(seqlets, offs, strands):
+        assert off + (1 if q.end - q.start == 8 else 0) == o and sgn == 1
+    # windows: zero past the sequence's end and sign-adjusted
+    x[0, :, 58:] = 0.0
+    w = S.seqlet_window(z, x, S.Seqlet(0, 0, 54, 58, -1, z[0, :, 54:58], 4, 1.0, 1.0), 3)
+    assert w.shape == (4, 10) and np.all(w[:, 7:] == 0)
+    np.testing.assert_allclose(w[:, :7], -z[0, :, 51:58])
+    with pytest.raises(ValueError, match="widened"):
+        S.cluster_cwm(mats, windows=mats, flank=2)
+
+
 def test_meme_roundtrip_and_jaspar_db(tmp_path):
     from allelekit.cnn.motifs import bh, load_jaspar, read_meme, write_meme
     from allelekit.errors import AllelekitError

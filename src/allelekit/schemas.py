@@ -270,7 +270,7 @@ BSLMM_PREDIXCAN = _register(TableSchema(
 ))
 
 BSLMM_HYPER = _register(TableSchema(
-    "bslmm_hyper", "1.0",
+    "bslmm_hyper", "1.1",
     "Per gene hyper-parameter posterior summaries, held-out accuracy, convergence diagnostics and status "
     "(one row per requested gene, also for skipped or failed genes, whose summaries are null).",
     (
@@ -290,6 +290,9 @@ BSLMM_HYPER = _register(TableSchema(
         _c("alpha_mean", F64, "Posterior mean of the annotation prior intercept eta0 (bsBSLMM).", nullable=True),
         _c("beta_mean", F64, "Posterior mean of the annotation prior slope eta1 on the TSS feature (bsBSLMM).",
            nullable=True),
+        _c("beta_prior_mean", F64, "Mean of the normal prior of eta1 in the reported fit (bsBSLMM): the pooled "
+           "empirical-Bayes estimate with --tss-prior pooled, 0 with --tss-prior gene.", nullable=True),
+        _c("beta_prior_sd", F64, "Standard deviation of that prior (bsBSLMM; 1 with --tss-prior gene).", nullable=True),
         _c("n_gamma_mean", F64, "Posterior mean number of SNVs with z_b * gamma_j = 1.", nullable=True),
         _c("r_test", F64, "Pearson r of held-out predictions with observed expression.", nullable=True),
         _c("r_test_pvalue", F64, "Two-sided p-value of r_test (t test).", nullable=True),

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AllelekitError
-from .model import BlockOptions, Schedule, fit_gene, predict
+from .ld import tss_feature
+from .model import BlockOptions, Schedule, fit_gene, pooled_tss_prior, predict
 
 log = logging.getLogger("allelekit.bslmm")
 
@@ -33,6 +34,9 @@ class FitConfig:
     min_maf: float = 0.01
     seed: int = 0
     ci_draws: int = 1000
+    tss_prior: str = "pooled"   # bsbslmm slope prior: 'pooled' (empirical Bayes over genes) or 'gene'
+    # (mean, sd) of the slope prior per fold (0 = the fit on all training samples); filled by run_genes
+    eta1_prior: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -73,8 +77,8 @@ def _residualise(y_tr: np.ndarray, C_tr: np.ndarray | None, y_te: np.ndarray | N
     return r_tr, r_te
 
 
-def _one_fit(gi: GeneInput, snps: np.ndarray, train: np.ndarray, test: np.ndarray | None, fold: int,
-             cfg: FitConfig):
+def _fit_data(gi: GeneInput, snps: np.ndarray, train: np.ndarray, test: np.ndarray | None, cfg: FitConfig):
+    """Training (and test) genotypes and expression of one gene and split, or (None, status)."""
     geno = _SHARED["geno"]
     cov = _SHARED["cov"]
     D = geno.dosage[snps].astype(np.float64)        # (m, n_all)
@@ -98,11 +102,59 @@ def _one_fit(gi: GeneInput, snps: np.ndarray, train: np.ndarray, test: np.ndarra
         y_te = gi.y[test]
     y_tr, y_te = _residualise(y_tr, None if cov is None else cov[train], y_te,
                               None if cov is None or test is None else cov[test])
-    fit = fit_gene(Gtr, y_tr, geno.pos[kept], gi.tss, model=cfg.model, schedule=cfg.schedule,
+    return (Gtr, y_tr, kept, Gte, y_te), "ok"
+
+
+def _one_fit(gi: GeneInput, snps: np.ndarray, train: np.ndarray, test: np.ndarray | None, fold: int,
+             cfg: FitConfig):
+    data, status = _fit_data(gi, snps, train, test, cfg)
+    if data is None:
+        return None, status
+    Gtr, y_tr, kept, Gte, y_te = data
+    fit = fit_gene(Gtr, y_tr, _SHARED["geno"].pos[kept], gi.tss, model=cfg.model, schedule=cfg.schedule,
                    seed_words=gene_seed_words(cfg.seed, gi.gene, fold), chains=cfg.chains, blocks=cfg.blocks,
-                   s_max=cfg.s_max, ci_draws=cfg.ci_draws)
+                   s_max=cfg.s_max, ci_draws=cfg.ci_draws, tss_prior=cfg.eta1_prior.get(fold, (0.0, 1.0)))
     pred = predict(Gte, fit.xbar, fit.weight, fit.intercept) if Gte is not None else None
     return (fit, kept, pred, y_te), "ok"
+
+
+def _fits_of_gene(gi: GeneInput, ok: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray | None]]:
+    """(fold, train, test) of every fit of a gene: the splits, then the final fit unless a split is final."""
+    fits = [(sp.fold, sp.train & ok, sp.test & ok) for sp in _SHARED["splits"]]
+    if not _SHARED["final_is_split"]:
+        fits.append((0, _SHARED["final_train"] & ok, None))
+    return fits
+
+
+def pip_job(k: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """First pass of the pooled TSS prior: BSLMM PIPs and TSS features of gene ``k``, per fold.
+
+    Failures return nothing (the gene's own error is reported by the second pass).
+    """
+    gi: GeneInput = _SHARED["genes"][k]
+    cfg: FitConfig = _SHARED["cfg"]
+    if gi.status != "ok" or gi.chrom is None:
+        return []
+    out = []
+    try:
+        geno = _SHARED["geno"]
+        snps = geno.window(gi.chrom, gi.tss - cfg.cis_window, gi.tss + cfg.cis_window)
+        if snps.size == 0:
+            return []
+        for fold, tr, _ in _fits_of_gene(gi, np.isfinite(gi.y)):
+            if tr.sum() < 10:
+                return []
+            data, _status = _fit_data(gi, snps, tr, None, cfg)
+            if data is None:
+                return []
+            Gtr, y_tr, kept, _, _ = data
+            fit = fit_gene(Gtr, y_tr, geno.pos[kept], gi.tss, model="bslmm", schedule=Schedule.default("bslmm"),
+                           seed_words=gene_seed_words(cfg.seed, gi.gene, fold), s_max=cfg.s_max, ci_draws=1)
+            out.append((fold, fit.pip.astype(np.float32), tss_feature(geno.pos[kept], gi.tss).astype(np.float32)))
+    except Exception:  # noqa: BLE001 - the second pass reports the gene's error
+        log.debug("first pass of gene %s failed", gi.gene, exc_info=True)
+        return []
+    return out
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None]:
@@ -139,7 +191,7 @@ def gene_job(k: int) -> dict:
         ok = np.isfinite(gi.y)
         out["nan"] = int((~ok).sum())
         preds, obs, fold_of, idx_of = [], [], [], []
-        final = None
+        final, final_fold = None, 0
         for sp in splits:
             tr, te = sp.train & ok, sp.test & ok
             if tr.sum() < 10:
@@ -156,6 +208,7 @@ def gene_job(k: int) -> dict:
                 fold_of.append(np.full(len(pred), sp.fold))
             if final_is_split:
                 final = (fit, kept, int(te.sum()))
+                final_fold = sp.fold
         if final is None:
             tr = final_train & ok
             if tr.sum() < 10:
@@ -170,6 +223,8 @@ def gene_job(k: int) -> dict:
         h = out["hyper"]
         h.update(fit.summary)
         h.update(n_snps=int(fit.p), n_train=int(fit.n_train), n_test=n_test)
+        if cfg.model == "bsbslmm":
+            h["beta_prior_mean"], h["beta_prior_sd"] = cfg.eta1_prior.get(final_fold, (0.0, 1.0))
         if preds:
             P, O = np.concatenate(preds), np.concatenate(obs)
             h["r_test"], h["r_test_pvalue"] = _pearson(P, O)
@@ -193,36 +248,66 @@ def gene_job(k: int) -> dict:
     return out
 
 
+def _map(job, n: int, threads: int, progress=None, desc: str = "genes") -> list:
+    """``[job(k) for k in range(n)]`` over ``threads`` forked processes, in order.
+
+    ``progress``: None, or a callable ``desc -> context manager with update(k)`` (a progress bar).
+    """
+    from contextlib import nullcontext
+
+    results: list = []
+    with (progress(desc) if progress is not None else nullcontext()) as bar:
+        if threads <= 1 or n <= 1:
+            for k in range(n):
+                results.append(job(k))
+                if bar is not None:
+                    bar.update(1)
+            return results
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(threads, n), mp_context=ctx) as ex:
+            for res in ex.map(job, range(n), chunksize=1):
+                results.append(res)
+                if bar is not None:
+                    bar.update(1)
+    return results
+
+
 def run_genes(genes: list[GeneInput], geno, cov, splits: list[Split], final_train: np.ndarray,
               final_is_split: bool, cfg: FitConfig, threads: int = 1, progress=None) -> list[dict]:
-    """Run :func:`gene_job` for every gene, in order, over ``threads`` processes."""
+    """Run :func:`gene_job` for every gene, in order, over ``threads`` processes.
+
+    With ``cfg.model == 'bsbslmm'`` and ``cfg.tss_prior == 'pooled'``, a first pass (:func:`pip_job`,
+    BSLMM on the same training samples) estimates the TSS-slope prior of every fold by
+    :func:`~allelekit.bslmm.model.pooled_tss_prior`.  ``progress``: None or a callable
+    ``desc -> progress bar`` (one bar per pass).
+    """
     _SHARED.update(genes=genes, geno=geno, cov=cov, splits=splits, final_train=final_train,
                    final_is_split=final_is_split, cfg=cfg)
-    results: list[dict] = []
     try:
-        if threads <= 1 or len(genes) <= 1:
-            for k in range(len(genes)):
-                results.append(gene_job(k))
-                if progress is not None:
-                    progress.update(1)
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(threads, len(genes)), mp_context=ctx) as ex:
-                for res in ex.map(gene_job, range(len(genes)), chunksize=1):
-                    results.append(res)
-                    if progress is not None:
-                        progress.update(1)
+        if cfg.model == "bsbslmm" and cfg.tss_prior == "pooled":
+            per_gene = _map(pip_job, len(genes), threads, progress, "TSS prior: BSLMM pass")
+            by_fold: dict = {}
+            for rows in per_gene:
+                for fold, pip, a in rows:
+                    by_fold.setdefault(fold, ([], []))
+                    by_fold[fold][0].append(pip)
+                    by_fold[fold][1].append(a)
+            cfg.eta1_prior = {f: pooled_tss_prior(*v) for f, v in by_fold.items()}
+            for f in sorted(cfg.eta1_prior):
+                m, sd = cfg.eta1_prior[f]
+                log.info("pooled TSS-distance slope prior%s: eta1 ~ N(%.3f, %.3f^2) from the BSLMM PIPs of %d gene(s)",
+                         f" (fold {f})" if f else "", m, sd, len(by_fold[f][0]))
+        return _map(gene_job, len(genes), threads, progress)
     finally:
         _SHARED.clear()
-    return results
 
 
 # --- tables ---------------------------------------------------------------------------------------
 HYPER_FLOATS = ("h_mean", "pve_mean", "pve_low", "pve_high", "pge_mean", "pi_mean", "pi_b_mean", "alpha_mean",
-                "beta_mean", "n_gamma_mean", "r_test", "r_test_pvalue", "ess_h", "rhat_h", "ess_pve", "rhat_pve",
+                "beta_mean", "beta_prior_mean", "beta_prior_sd", "n_gamma_mean", "r_test", "r_test_pvalue", "ess_h", "rhat_h", "ess_pve", "rhat_pve",
                 "seconds")
 
 

@@ -176,8 +176,12 @@ def _chain_seeds(seed_words: tuple[int, ...], n_chains: int) -> list[int]:
 def fit_gene(G: np.ndarray, y: np.ndarray, pos: np.ndarray, tss: int, model: str = "bslmm",
              schedule: Schedule | None = None, seed_words: tuple[int, ...] = (0,), chains: int = 1,
              blocks: BlockOptions | None = None, s_max: int = 300, n_hr_steps: int = 10,
-             ci_draws: int = 1000, chunk: int = 512) -> GeneFit:
-    """Fit one gene; deterministic given ``seed_words`` (whatever process runs it)."""
+             ci_draws: int = 1000, chunk: int = 512, tss_prior: tuple[float, float] = (0.0, 1.0)) -> GeneFit:
+    """Fit one gene; deterministic given ``seed_words`` (whatever process runs it).
+
+    ``tss_prior`` = (mean, sd) of the normal prior on bsBSLMM's TSS-distance slope (eta1): (0, 1) is the
+    per-gene default; :func:`pooled_tss_prior` gives the empirical-Bayes one pooled over genes.
+    """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}")
     t0 = time.perf_counter()
@@ -216,7 +220,8 @@ def fit_gene(G: np.ndarray, y: np.ndarray, pos: np.ndarray, tss: int, model: str
             h0 = float(np.clip(pr.h0, 0.01, 0.99))
             hyp, beta, V, _incl, opened, _acc = samplers.bsbslmm_gibbs(
                 XT, pr.UtXT, pr.U, pr.y, pr.Uty, pr.Ut1, pr.d, pr.s_k, bstart, a, h0, 0.5,
-                schedule.burn_in, schedule.samples, schedule.thin, True, True, eta0_m, 2.0, 1.0,
+                schedule.burn_in, schedule.samples, schedule.thin, True, True, eta0_m, 2.0,
+                float(tss_prior[0]), float(tss_prior[1]),
                 n_hr_steps, scale, scale)
             open_frac += opened / max(hyp.shape[0], 1)
         hyps.append(hyp)
@@ -314,3 +319,55 @@ def _effect_summaries(pr: Prepared, hyp: np.ndarray, beta: np.ndarray, V: np.nda
 def predict(G_new: np.ndarray, xbar: np.ndarray, weight: np.ndarray, intercept: float) -> np.ndarray:
     """GEMMA's rule: y_hat = mu_train + (x - xbar_train) . (alpha + beta)."""
     return intercept + (np.asarray(G_new, dtype=np.float64) - xbar) @ weight
+
+
+def pooled_tss_prior(pips: list[np.ndarray], feats: list[np.ndarray]) -> tuple[float, float]:
+    """Empirical-Bayes prior for bsBSLMM's TSS-distance slope eta1, pooled over genes.
+
+    One EM-style step from a first pass without annotation (BSLMM): the posterior inclusion
+    probabilities ``pips[g]`` of gene g's SNVs serve as fractional responses of a logistic model
+    ``logit P(gamma_j = 1) = c_g + eta1 * a_j`` with one intercept per gene (sparsity differs by gene)
+    and one slope shared by all genes, fitted by maximum likelihood.  Returns (eta1_hat, se) where se
+    is the profile standard error of the slope (Schur complement of the observed information); the
+    second pass uses N(eta1_hat, se^2) as the slope's prior.  Genes with no SNV or a constant
+    feature carry no information about the slope and are ignored; with none left, (0, 1) (the
+    per-gene default prior) is returned.
+    """
+    from scipy.optimize import minimize
+
+    W, A, gid = [], [], []
+    for w, a in zip(pips, feats):
+        w = np.clip(np.asarray(w, dtype=np.float64), 0.0, 1.0)
+        a = np.asarray(a, dtype=np.float64)
+        if w.size == 0 or a.std() == 0:
+            continue
+        gid.append(np.full(w.size, len(W)))
+        W.append(w)
+        A.append(a)
+    if not W:
+        return 0.0, 1.0
+    G = len(W)
+    w, a, g = np.concatenate(W), np.concatenate(A), np.concatenate(gid)
+    m = np.bincount(g, minlength=G).astype(np.float64)
+    # start: per-gene intercepts at the logit of the mean PIP, slope 0
+    mean_w = np.clip(np.bincount(g, weights=w, minlength=G) / m, 1e-6, 1 - 1e-6)
+    x0 = np.concatenate([np.log(mean_w / (1 - mean_w)), [0.0]])
+
+    def nll(x):
+        eta = x[g] + x[-1] * a
+        # -[w log s + (1 - w) log(1 - s)] = log(1 + e^eta) - w eta
+        f = np.logaddexp(0.0, eta) - w * eta
+        res = 1.0 / (1.0 + np.exp(-eta)) - w
+        grad = np.concatenate([np.bincount(g, weights=res, minlength=G), [np.dot(res, a)]])
+        return float(f.sum()), grad
+
+    opt = minimize(nll, x0, jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-8})
+    x = opt.x
+    s = 1.0 / (1.0 + np.exp(-(x[g] + x[-1] * a)))
+    v = s * (1.0 - s)
+    i_cc = np.bincount(g, weights=v, minlength=G)
+    i_cb = np.bincount(g, weights=v * a, minlength=G)
+    i_bb = float(np.dot(v, a * a))
+    info = i_bb - float(np.sum(i_cb ** 2 / np.maximum(i_cc, 1e-300)))
+    se = 1.0 / math.sqrt(info) if info > 0 else 1.0
+    return float(x[-1]), float(min(se, 1.0))

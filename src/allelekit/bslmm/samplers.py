@@ -361,7 +361,7 @@ def bslmm_mh(UtXT, Uty, d, s_k, rank_order, q_snp, q_cum, gam0, h0, rho0, logpi0
                 for i in range(n):
                     xb[i] += UtXT[ja, i] * ba
             v_xb = 0.0
-            v_g = 0.0
+            v_u = 0.0
             for i in range(n):
                 e = Uty[i] - xb[i]
                 hi = 1.0 + sb * d[i]
@@ -370,10 +370,9 @@ def bslmm_mh(UtXT, Uty, d, s_k, rank_order, q_snp, q_cum, gam0, h0, rho0, logpi0
                 ui = m + sd * np.random.standard_normal()
                 V[rec, i] = sb / hi * e
                 v_xb += xb[i] * xb[i]
-                g = xb[i] + ui
-                v_g += g * g
+                v_u += ui * ui
             v_xb /= n
-            v_g /= n
+            v_g = v_xb + v_u / n  # GEMMA's PVE: V(Xb) + V(u), without the 2 (Xb).u / n cross term
             hyp[rec, _H] = h
             hyp[rec, _RHO] = rho
             hyp[rec, _PI] = pi
@@ -431,8 +430,8 @@ def _hr_logtarget(h, rho, pibar, e, d, s_k, p, k, sbb, n):
 
 
 @njit(cache=True)
-def _eta_logtarget(e0, e1, a, gamma, prior_m0, prior_s0, prior_s1, pi_b, k, sbb, tau, h, rho, s_k, p):
-    lt = -0.5 * ((e0 - prior_m0) / prior_s0) ** 2 - 0.5 * (e1 / prior_s1) ** 2
+def _eta_logtarget(e0, e1, a, gamma, prior_m0, prior_s0, prior_m1, prior_s1, pi_b, k, sbb, tau, h, rho, s_k, p):
+    lt = -0.5 * ((e0 - prior_m0) / prior_s0) ** 2 - 0.5 * ((e1 - prior_m1) / prior_s1) ** 2
     tot = 0.0
     for j in range(p):
         x = e0 + e1 * a[j]
@@ -459,7 +458,7 @@ def _beta_prior_term(pibar, k, sbb, tau, h, rho, s_k, p):
 
 @njit(cache=True, error_model="numpy")
 def bsbslmm_gibbs(XT, UtXT, U, y, Uty, Ut1, d, s_k, block_start, a, h0, rho0,
-                  n_burn, n_samp, thin, use_gate, use_annot, eta0_m, eta0_s, eta1_s,
+                  n_burn, n_samp, thin, use_gate, use_annot, eta0_m, eta0_s, eta1_m, eta1_s,
                   n_hr_steps, h_scale, rho_scale):
     """bsBSLMM block-Gibbs sampler (spec Part B).
 
@@ -509,7 +508,8 @@ def bsbslmm_gibbs(XT, UtXT, U, y, Uty, Ut1, d, s_k, block_start, a, h0, rho0,
     rho = rho0
     pi_b = 0.5 if use_gate else 1.0
     eta0 = eta0_m
-    eta1 = 0.0
+    eta1 = eta1_m if use_annot else 0.0
+    eta1_scale = min(1.0, eta1_s)  # a tight (pooled) slope prior gets proportionally small steps
     eta_step = 0.5
     eta_acc = 0
     eta_acc_win = 0
@@ -685,10 +685,12 @@ def bsbslmm_gibbs(XT, UtXT, U, y, Uty, Ut1, d, s_k, block_start, a, h0, rho0,
                 pi_b = pbn
         # ---- 7. (eta0, eta1) Metropolis-within-Gibbs, or log pi for plain BSLMM
         if use_annot:
-            lt0 = _eta_logtarget(eta0, eta1, a, gamma, eta0_m, eta0_s, eta1_s, pi_b, k, sbb, tau, h, rho, s_k, p)
+            lt0 = _eta_logtarget(eta0, eta1, a, gamma, eta0_m, eta0_s, eta1_m, eta1_s, pi_b, k, sbb, tau, h, rho,
+                                 s_k, p)
             e0n = eta0 + eta_step * np.random.standard_normal()
-            e1n = eta1 + eta_step * np.random.standard_normal()
-            lt1 = _eta_logtarget(e0n, e1n, a, gamma, eta0_m, eta0_s, eta1_s, pi_b, k, sbb, tau, h, rho, s_k, p)
+            e1n = eta1 + eta_step * eta1_scale * np.random.standard_normal()
+            lt1 = _eta_logtarget(e0n, e1n, a, gamma, eta0_m, eta0_s, eta1_m, eta1_s, pi_b, k, sbb, tau, h, rho,
+                                 s_k, p)
             eta_tries += 1
             if math.log(np.random.random()) < lt1 - lt0:
                 eta0 = e0n
@@ -728,13 +730,14 @@ def bsbslmm_gibbs(XT, UtXT, U, y, Uty, Ut1, d, s_k, block_start, a, h0, rho0,
             mx /= n
             mg /= n
             v_xb = 0.0
-            v_g = 0.0
+            v_u = 0.0
+            mu_ = mg - mx
             for i in range(n):
                 v_xb += (xb[i] - mx) ** 2
-                v_g += (xb[i] + u[i] - mg) ** 2
+                v_u += (u[i] - mu_) ** 2
                 V[rec, i] = sb / (1.0 + sb * d[i]) * (Uty[i] - mu * Ut1[i] - uxb[i])
             v_xb /= n
-            v_g /= n
+            v_g = v_xb + v_u / n  # GEMMA's PVE definition (no cross term), as in bslmm_mh
             for j in range(p):
                 beta_rec[rec, j] = beta[j]
                 if beta[j] != 0.0:

@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Independent chains per gene; with >= 2 the split R-hat of h and PVE is reported.")
     m.add_argument("--s-max", type=positive_int, default=300, metavar="N",
                    help="bslmm: largest number of SNVs in the sparse model (GEMMA -smax).")
+    m.add_argument("--tss-prior", choices=("pooled", "gene"), default="pooled",
+                   help="bsbslmm: prior of the TSS-distance slope eta1. pooled: empirical Bayes over all analysed "
+                        "genes (a first BSLMM pass on the same training samples; costs about one BSLMM fit per "
+                        "gene and fold); gene: N(0, 1) learnt per gene.")
     m.add_argument("--ci-draws", type=positive_int, default=1000, metavar="N",
                    help="Recorded draws used for the 95%% credible intervals of the effects.")
 
@@ -235,12 +239,16 @@ def _fit_mode(args, log, AllelekitError) -> int:
                     blocks=BlockOptions(args.block_method, args.block_r2, args.block_window, args.block_min_size,
                                         args.block_max_size, args.block_width),
                     s_max=args.s_max, cis_window=args.cis_window, min_maf=args.min_maf, seed=args.seed,
-                    ci_draws=args.ci_draws)
+                    ci_draws=args.ci_draws, tss_prior=args.tss_prior)
     log.info("fitting %s to %d gene(s): burn-in %d, samples %d, thin %d, %d chain(s), %d process(es)",
              args.model, sum(g.status == "ok" for g in genes), sched.burn_in, sched.samples, sched.thin,
              args.chains, args.threads)
-    with Progress(total=len(genes), desc="genes", unit="gene") as bar:
-        results = run_genes(genes, geno, cov, splits, final_train, final_is_split, cfg, args.threads, bar)
+    pooled = args.model == "bsbslmm" and args.tss_prior == "pooled"
+    if pooled:
+        log.info("first pass for the pooled TSS-distance prior: BSLMM on %d gene(s)",
+                 sum(g.status == "ok" for g in genes))
+    results = run_genes(genes, geno, cov, splits, final_train, final_is_split, cfg, args.threads,
+                        progress=lambda desc: Progress(total=len(genes), desc=desc, unit="gene"))
     tables = build_tables(results, genes, geno, samples)
     hyper = tables["hyper"]
     n_ok = int((hyper["status"] == "ok").sum())

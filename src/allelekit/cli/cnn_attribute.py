@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Keep clusters with at least N seqlets.")
     g.add_argument("--max-seqlets", type=positive_int, default=3000, metavar="N",
                    help="Cluster a random N seqlets (--seed) and assign the rest to clusters via anchors.")
+    g.add_argument("--cwm-flank", type=nonneg_int, default=5, metavar="N",
+                   help="Cluster CWMs average every member's attributions over its seqlet plus N positions on each "
+                        "side (TF-MoDISco-style flanks); 0 = the seqlets' own spans only.")
 
     g = parser.add_argument_group("Motif databases")
     g.add_argument("--motifs", metavar="FILE.meme",
@@ -268,7 +271,10 @@ def body(args: argparse.Namespace) -> int:
     seq_strand = np.zeros(len(seqlets), dtype=np.int64)
     for k in range(len(big)):
         members = np.nonzero(labels == k)[0]
-        cwm, offs, strands = S.cluster_cwm([seqlets[i].matrix for i in members])
+        zx = ((za, xa), (zb, xb))
+        wins = [S.seqlet_window(*zx[seqlets[i].allele], seqlets[i], args.cwm_flank) for i in members]
+        cwm, offs, strands = S.cluster_cwm([seqlets[i].matrix for i in members], windows=wins,
+                                           flank=args.cwm_flank)
         seq_off[members], seq_strand[members] = offs, strands
         clusters.append(dict(cluster=k, members=members, cwm=cwm, pfm=S.cwm_to_pfm(cwm)))
     log.info("%d clusters with >= %d seqlets", len(clusters), args.min_cluster_size)

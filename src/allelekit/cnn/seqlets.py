@@ -16,7 +16,8 @@ Follows DeepAllele's ``extract_motifs.py`` / ``cluster_seqlets.py`` (see the spe
 4. :func:`cluster_seqlets`: complete linkage on the p-value matrix cut at ``pvalue`` (every pair
    inside a cluster has p < ``pvalue``); a random subset of ``max_seqlets`` is clustered and the
    rest assigned to a cluster when it is within the threshold of all its (up to 3) anchors.
-5. :func:`cluster_cwm` aligns the members on the cluster medoid and averages them;
+5. :func:`cluster_cwm` aligns the members on the cluster medoid and averages them (widened by
+   ``flank`` positions of their attribution tracks, :func:`seqlet_window`);
    :func:`cwm_to_pfm` = divide by RMS, exp, trim flanks with column sum < 0.1 × max, normalise
    columns, round to 3 decimals.
 """
@@ -369,42 +370,74 @@ def cluster_seqlets(mats: list[np.ndarray], *, pvalue: float = 0.05, max_seqlets
     return out
 
 
-def cluster_cwm(mats: list[np.ndarray], *, min_coverage: float = 0.5, min_overlap: int = MIN_OVERLAP):
+def seqlet_window(z: np.ndarray, x: np.ndarray, sq: Seqlet, flank: int) -> np.ndarray:
+    """The seqlet's sign-adjusted attribution block widened by ``flank`` positions on each side.
+
+    Parameters
+    ----------
+    z: numpy.ndarray, shape=(N, 4, L)
+        Normalised attributions of the seqlet's allele.
+    x: numpy.ndarray, shape=(N, 4, L)
+        One-hot sequences of that allele (positions past the sequence's end, all-zero, give zeros).
+
+    Returns
+    -------
+    numpy.ndarray, shape=(4, end - start + 2 * flank)
+    """
+    valid = x[sq.locus].sum(axis=0) > 0
+    s0, e0 = sq.start - flank, sq.end + flank
+    out = np.zeros((4, e0 - s0))
+    a0, a1 = max(s0, 0), min(e0, z.shape[2])
+    out[:, a0 - s0:a1 - s0] = z[sq.locus, :, a0:a1] * valid[a0:a1]
+    return out * sq.sign
+
+
+def cluster_cwm(mats: list[np.ndarray], *, min_coverage: float = 0.5, min_overlap: int = MIN_OVERLAP,
+                windows: list[np.ndarray] | None = None, flank: int = 0):
     """Contribution-weight matrix of one cluster: members aligned on the medoid and averaged.
 
     Parameters
     ----------
     mats: list of numpy.ndarray, each shape=(4, w)
-        The cluster's seqlet matrices.
+        The cluster's seqlet matrices (they decide the alignment).
     min_coverage: float
         Keep frame columns covered by at least this fraction of members.
+    windows: list of numpy.ndarray, each shape=(4, w + 2 * flank), optional
+        The same members widened by ``flank`` positions of their attribution track on each side
+        (:func:`seqlet_window`); when given, these are averaged instead of ``mats``, so every member
+        contributes to the columns next to its own span (TF-MoDISco-style flanks) instead of only the
+        members whose significant run happened to reach them.
 
     Returns
     -------
     cwm: numpy.ndarray, shape=(4, W)
     offsets: numpy.ndarray of int, shape=(n,)
-        Start of each member in the CWM frame (after trimming; may be negative).
+        Start of each member's seqlet (its ``mats`` span) in the CWM frame (after trimming; may be negative).
     strands: numpy.ndarray of int, shape=(n,)
         +1 or -1 (member reverse-complemented to align).
     """
     n = len(mats)
-    if n == 1:
-        return np.asarray(mats[0], dtype=np.float64), np.zeros(1, dtype=int), np.ones(1, dtype=int)
-    R, _ = similarity(mats, min_overlap=min_overlap)
-    np.fill_diagonal(R, 1.0)
-    medoid = int(np.argmax(R.sum(axis=1)))
-    ref = np.asarray(mats[medoid], dtype=np.float64)
+    if windows is None:
+        windows, flank = mats, 0
+    elif len(windows) != n or any(w.shape[1] != m.shape[1] + 2 * flank for w, m in zip(windows, mats)):
+        raise ValueError("windows must be the members widened by flank on each side")
     offs, strands = np.zeros(n, dtype=int), np.ones(n, dtype=int)
-    for i, m in enumerate(mats):
-        if i == medoid:
-            continue
-        _, o, s, _ = best_alignment(ref, m, min_overlap)
-        offs[i], strands[i] = o, s
-    lo = min(0, int(offs.min()))
-    hi = max(ref.shape[1], int(max(o + m.shape[1] for o, m in zip(offs, mats))))
+    if n > 1:
+        R, _ = similarity(mats, min_overlap=min_overlap)
+        np.fill_diagonal(R, 1.0)
+        medoid = int(np.argmax(R.sum(axis=1)))
+        ref = np.asarray(mats[medoid], dtype=np.float64)
+        for i, m in enumerate(mats):
+            if i == medoid:
+                continue
+            _, o, s, _ = best_alignment(ref, m, min_overlap)
+            offs[i], strands[i] = o, s
+    wo = offs - flank              # start of each widened member (flanks are symmetric: same for both strands)
+    lo = int(wo.min())
+    hi = int(max(o + w.shape[1] for o, w in zip(wo, windows)))
     tot = np.zeros((4, hi - lo))
     cov = np.zeros(hi - lo)
-    for o, s, m in zip(offs, strands, mats):
+    for o, s, m in zip(wo, strands, windows):
         mm = np.asarray(m, dtype=np.float64)
         if s < 0:
             mm = revcomp(mm)
