@@ -175,33 +175,48 @@ def test_predict_rule_is_gemma_centring():
     assert np.allclose(predict(G, xbar, w, 3.0), 3.0 + (G - xbar) @ w)
 
 
+def _bf_world(rng, slope, n_genes=40, p=400, T=2000):
+    """Genes whose SNVs are causal with logit P = c_g + slope * a_j; each SNV's log Bayes factor is
+    N(6, 1) if causal and N(-1, 1) if not; PIPs are what a flat-prior first pass (pi_g) would give,
+    rounded to T recorded draws."""
+    pips, feats, pis, Ts = [], [], [], []
+    for g in range(n_genes):
+        a = tss_feature(np.sort(rng.integers(0, 1_000_000, size=p)), 500_000)
+        c = rng.uniform(-7.0, -4.0)
+        causal = rng.random(p) < 1.0 / (1.0 + np.exp(-(c + slope * a)))
+        lbf = np.where(causal, rng.normal(6.0, 1.0, p), rng.normal(-1.0, 1.0, p))
+        pi = 2.0 / p
+        post = 1.0 / (1.0 + np.exp(-(lbf + math.log(pi / (1 - pi)))))
+        pips.append(np.round(post * T) / T)
+        feats.append(a)
+        pis.append(pi)
+        Ts.append(T)
+    return pips, feats, pis, Ts
+
+
 def test_pooled_tss_prior_recovers_a_known_slope():
-    """Fractional responses drawn from logit P = c_g + 1.5 a (gene-specific c_g): the pooled slope is
-    recovered (mean of 20 replicates within one se: the per-gene intercepts leave a small
-    incidental-parameter bias of ~0.7 se), and the reported se matches the spread over replicates."""
+    """The marginal-likelihood (fgwas/TORUS-style) slope from first-pass PIPs recovers the simulated
+    enrichment slope 1.5 up to the documented upward bias (1.66 here, ~2 se: one or two causal SNVs
+    per gene; 1.75 with untied intercepts), the reported se matches the spread over replicates, and
+    a world without enrichment gives a slope near 0."""
     est, ses = [], []
     for rep in range(20):
-        rng = np.random.default_rng(100 + rep)
-        pips, feats = [], []
-        for g in range(40):
-            a = tss_feature(np.sort(rng.integers(0, 1_000_000, size=400)), 500_000)
-            c = rng.uniform(-7.0, -4.0)
-            pr = 1.0 / (1.0 + np.exp(-(c + 1.5 * a)))
-            pips.append(rng.random(a.size) < pr)          # 0/1 responses are the sharpest PIPs
-            feats.append(a)
-        b, se = pooled_tss_prior(pips, feats)
+        b, se = pooled_tss_prior(*_bf_world(np.random.default_rng(100 + rep), 1.5))
         est.append(b)
         ses.append(se)
     est = np.array(est)
-    assert abs(est.mean() - 1.5) < np.mean(ses)
+    assert 1.5 <= est.mean() < 1.75
     assert 0.6 < est.std(ddof=1) / np.mean(ses) < 1.6
+    b0, se0 = pooled_tss_prior(*_bf_world(np.random.default_rng(7), 0.0))
+    assert abs(b0) < 3 * se0
 
 
 def test_pooled_tss_prior_without_information_is_the_per_gene_default():
-    assert pooled_tss_prior([], []) == (0.0, 1.0)
-    assert pooled_tss_prior([np.full(10, 0.1)], [np.zeros(10)]) == (0.0, 1.0)   # constant feature
-    b, se = pooled_tss_prior([np.full(50, 0.02)] * 3, [np.linspace(-1, 1, 50)] * 3)   # flat PIPs: slope ~0
-    assert abs(b) < 1e-3 and 0 < se <= 1.0
+    assert pooled_tss_prior([], [], [], []) == (0.0, 1.0)
+    assert pooled_tss_prior([np.full(10, 0.1)], [np.zeros(10)], [0.1], [100]) == (0.0, 1.0)  # constant feature
+    # PIPs equal to the prior everywhere (Bayes factors 1): no information about the slope
+    b, se = pooled_tss_prior([np.full(50, 0.02)] * 3, [np.linspace(-1, 1, 50)] * 3, [0.02] * 3, [10**6] * 3)
+    assert (b, se) == (0.0, 1.0) or abs(b) < 1e-3
 
 
 def test_tss_prior_moves_the_slope(sim):

@@ -97,7 +97,7 @@ def run_ours(G, y, pos, tss, n_train, model, schedule, seed, tss_prior=(0.0, 1.0
     s = fit.summary
     return {"cpu": cpu, "wall": wall, "pred": pred, "pve_mean": s["pve_mean"], "pve_low": s["pve_low"],
             "pve_high": s["pve_high"], "pip": fit.pip, "active": fit.active, "ess_h": s["ess_h"],
-            "n_draws": fit.hyp[0].shape[0]}
+            "n_draws": fit.hyp[0].shape[0], "pi_mean": s["pi_mean"]}
 
 
 def pearson(a, b) -> float:
@@ -199,13 +199,14 @@ def part_bs(args, out: dict) -> None:
                "n_causal": int(causal.sum()), "p": int(causal.size), "cpu_bslmm": b["cpu"],
                "cpu_bsbslmm_gene": s["cpu"]}
         rows.append(row)
-        sims.append((sg, causal, b["pip"]))
+        sims.append((sg, causal, b))
         print(f"gene {gi}: r BSLMM {row['r_bslmm']:.3f} bsBSLMM(per-gene prior) {row['r_bsbslmm_gene']:.3f} "
               f"oracle {row['oracle']:.3f} | active (causal) {row['active_bslmm']}({row['active_causal_bslmm']}) vs "
               f"{row['active_bsbslmm_gene']}({row['active_causal_bsbslmm_gene']}) | CPU {b['cpu']:.1f}s vs "
               f"{s['cpu']:.1f}s", flush=True)
     # empirical-Bayes TSS slope from the BSLMM (no annotation) PIPs of all genes' training fits
-    eta1, se = pooled_tss_prior([pip for _, _, pip in sims], [tss_feature(sg.pos, sg.tss) for sg, _, _ in sims])
+    eta1, se = pooled_tss_prior([b["pip"] for _, _, b in sims], [tss_feature(sg.pos, sg.tss) for sg, _, _ in sims],
+                                [b["pi_mean"] for _, _, b in sims], [b["n_draws"] for _, _, b in sims])
     print(f"pooled TSS slope prior (from BSLMM PIPs of {len(sims)} genes): eta1 ~ N({eta1:.3f}, {se:.3f}^2)",
           flush=True)
     for gi, ((sg, causal, _), row) in enumerate(zip(sims, rows)):

@@ -126,8 +126,9 @@ def _fits_of_gene(gi: GeneInput, ok: np.ndarray) -> list[tuple[int, np.ndarray, 
     return fits
 
 
-def pip_job(k: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    """First pass of the pooled TSS prior: BSLMM PIPs and TSS features of gene ``k``, per fold.
+def pip_job(k: int) -> list[tuple]:
+    """First pass of the pooled TSS prior, per fold: (fold, BSLMM PIPs, TSS features, posterior mean
+    of pi, recorded draws) of gene ``k``.
 
     Failures return nothing (the gene's own error is reported by the second pass).
     """
@@ -150,7 +151,8 @@ def pip_job(k: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
             Gtr, y_tr, kept, _, _ = data
             fit = fit_gene(Gtr, y_tr, geno.pos[kept], gi.tss, model="bslmm", schedule=Schedule.default("bslmm"),
                            seed_words=gene_seed_words(cfg.seed, gi.gene, fold), s_max=cfg.s_max, ci_draws=1)
-            out.append((fold, fit.pip.astype(np.float32), tss_feature(geno.pos[kept], gi.tss).astype(np.float32)))
+            out.append((fold, fit.pip.astype(np.float32), tss_feature(geno.pos[kept], gi.tss).astype(np.float32),
+                        float(fit.summary["pi_mean"]), int(sum(h.shape[0] for h in fit.hyp))))
     except Exception:  # noqa: BLE001 - the second pass reports the gene's error
         log.debug("first pass of gene %s failed", gi.gene, exc_info=True)
         return []
@@ -291,11 +293,14 @@ def run_genes(genes: list[GeneInput], geno, cov, splits: list[Split], final_trai
             per_gene = _map(pip_job, len(genes), threads, progress, "TSS prior: BSLMM pass")
             by_fold: dict = {}
             for rows in per_gene:
-                for fold, pip, a in rows:
-                    by_fold.setdefault(fold, ([], []))
-                    by_fold[fold][0].append(pip)
-                    by_fold[fold][1].append(a)
+                for fold, *vals in rows:
+                    lists = by_fold.setdefault(fold, ([], [], [], []))
+                    for lst, v in zip(lists, vals):
+                        lst.append(v)
             cfg.eta1_prior = {f: pooled_tss_prior(*v) for f, v in by_fold.items()}
+            if not by_fold:
+                log.warning("no gene could be fitted in the first pass; bsBSLMM uses the per-gene N(0, 1) "
+                            "TSS-slope prior")
             for f in sorted(cfg.eta1_prior):
                 m, sd = cfg.eta1_prior[f]
                 log.info("pooled TSS-distance slope prior%s: eta1 ~ N(%.3f, %.3f^2) from the BSLMM PIPs of %d gene(s)",
