@@ -176,6 +176,8 @@ def test_ci_has_every_external_checker():
                  ".cache/galaxy/planemo-venv/bin/planemo"):
         if not (ROOT / path).exists():
             missing.append(path)
+    if not Path("/usr/share/doc/gemma/example/mouse_hs1940.geno.txt.gz").exists():
+        missing.append("gemma-doc (mouse_hs1940)")
     assert not missing, f"missing in CI: {missing}"
 
 
