@@ -172,9 +172,6 @@ def gene_job(k: int) -> dict:
     """Fit gene ``k`` of ``_SHARED['genes']`` over all splits; never raises."""
     gi: GeneInput = _SHARED["genes"][k]
     cfg: FitConfig = _SHARED["cfg"]
-    splits: list[Split] = _SHARED["splits"]
-    final_train: np.ndarray = _SHARED["final_train"]
-    final_is_split = _SHARED["final_is_split"]
     t0 = time.process_time()
     out = {"gene": gi.gene, "hyper": {"gene": gi.gene, "model": cfg.model, "n_snps": 0, "n_train": 0,
                                       "n_test": 0, "status": gi.status},
@@ -193,12 +190,10 @@ def gene_job(k: int) -> dict:
         ok = np.isfinite(gi.y)
         out["nan"] = int((~ok).sum())
         preds, obs, fold_of, idx_of = [], [], [], []
-        final, final_fold = None, 0
-        for sp in splits:
-            tr, te = sp.train & ok, sp.test & ok
+        for fold, tr, te in _fits_of_gene(gi, ok):      # the last fit is the reported one
             if tr.sum() < 10:
                 raise AllelekitError(f"only {int(tr.sum())} training samples with expression (need >= 10)")
-            res, status = _one_fit(gi, snps, tr, te, sp.fold, cfg)
+            res, status = _one_fit(gi, snps, tr, te, fold, cfg)
             if res is None:
                 out["hyper"]["status"] = status
                 return out
@@ -207,21 +202,9 @@ def gene_job(k: int) -> dict:
                 preds.append(pred)
                 obs.append(y_te)
                 idx_of.append(np.flatnonzero(te))
-                fold_of.append(np.full(len(pred), sp.fold))
-            if final_is_split:
-                final = (fit, kept, int(te.sum()))
-                final_fold = sp.fold
-        if final is None:
-            tr = final_train & ok
-            if tr.sum() < 10:
-                raise AllelekitError(f"only {int(tr.sum())} training samples with expression (need >= 10)")
-            res, status = _one_fit(gi, snps, tr, None, 0, cfg)
-            if res is None:
-                out["hyper"]["status"] = status
-                return out
-            fit, kept, _, _ = res
-            final = (fit, kept, int(sum(len(p) for p in preds)))
-        fit, kept, n_test = final
+                fold_of.append(np.full(len(pred), fold))
+        final_fold = fold
+        n_test = int(te.sum()) if te is not None else int(sum(len(p) for p in preds))
         h = out["hyper"]
         h.update(fit.summary)
         h.update(n_snps=int(fit.p), n_train=int(fit.n_train), n_test=n_test)

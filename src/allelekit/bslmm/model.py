@@ -330,13 +330,15 @@ def pooled_tss_prior(pips: list[np.ndarray], feats: list[np.ndarray], pis: list[
     independent, the PIP and the flat prior give a Bayes factor per SNV,
     BF_j = [PIP_j / (1 - PIP_j)] / [pi_g / (1 - pi_g)] (PIP smoothed to (k + 0.5) / (T + 1)), and the
     annotation model ``logit P(gamma_j = 1) = c_g + eta1 * a_j`` (one intercept per gene, one slope
-    shared by all genes) is fitted by maximising the marginal likelihood
-    prod_j (1 - s_j + s_j BF_j) with s_j = sigmoid(c_g + eta1 a_j) — the enrichment model of
-    fgwas / TORUS — with the gene intercepts tied by c_g ~ N(mu, 1) (mu free): with one or two causal
-    SNVs per gene, free intercepts inflate the slope by ~15% (the incidental-parameter bias of
-    stratified logistic models), the tie brings that to ~10% (tested).  Returns (eta1_hat, se), se the profile
-    standard error of the slope (Schur complement of the penalised observed information; capped at
-    1); the second pass uses N(eta1_hat, se^2) as the slope's prior.  Genes with no SNV or a constant feature are ignored; with none left, or an
+    shared by all genes) is fitted by maximising the marginal likelihood prod_j (1 - s_j + s_j BF_j),
+    s_j = sigmoid(c_g + eta1 a_j) — the enrichment model of fgwas / TORUS — with the gene intercepts
+    tied by c_g ~ N(mu, 1) (mu free).  With one or two causal SNVs per gene, free intercepts inflate
+    the slope by ~15% (the incidental-parameter bias of stratified logistic models); the tie brings
+    that to ~10% (tested).
+
+    Returns (eta1_hat, se), se the profile standard error of the slope (Schur complement of the
+    penalised observed information; capped at 1); the second pass uses N(eta1_hat, se^2) as the
+    slope's prior.  Genes with no SNV or a constant feature are ignored; with none left, or an
     information that is not positive, (0, 1) — the per-gene default — is returned.
     """
     from scipy.optimize import minimize

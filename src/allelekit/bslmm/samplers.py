@@ -731,10 +731,10 @@ def bsbslmm_gibbs(XT, UtXT, U, y, Uty, Ut1, d, s_k, block_start, a, h0, rho0,
             mg /= n
             v_xb = 0.0
             v_u = 0.0
-            mu_ = mg - mx
+            mu_u = mg - mx  # mean of u
             for i in range(n):
                 v_xb += (xb[i] - mx) ** 2
-                v_u += (u[i] - mu_) ** 2
+                v_u += (u[i] - mu_u) ** 2
                 V[rec, i] = sb / (1.0 + sb * d[i]) * (Uty[i] - mu * Ut1[i] - uxb[i])
             v_xb /= n
             v_g = v_xb + v_u / n  # GEMMA's PVE definition (no cross term), as in bslmm_mh

@@ -142,9 +142,9 @@ def _fit_mode(args, log, AllelekitError) -> int:
 
     from ..atomic import AtomicOutputs
     from ..bslmm import io
-    from ..io.vcf import vcf_samples
     from ..bslmm.driver import FitConfig, GeneInput, Split, build_tables, run_genes
     from ..bslmm.model import BlockOptions, Schedule
+    from ..io.vcf import vcf_samples
     from ..schemas import write_table
     from ._common import Progress
 
@@ -298,8 +298,8 @@ def _predict_mode(args, log) -> int:
 
     from ..atomic import AtomicOutputs
     from ..bslmm import io
-    from ..io.vcf import vcf_samples
     from ..errors import AllelekitError
+    from ..io.vcf import vcf_samples
     from ..schemas import read_table, write_table
 
     w = read_table(args.predict, "bslmm_weights").to_pandas()

@@ -269,9 +269,9 @@ def body(args: argparse.Namespace) -> int:
     clusters = []
     seq_off = np.full(len(seqlets), -1, dtype=np.int64)
     seq_strand = np.zeros(len(seqlets), dtype=np.int64)
+    zx = ((za, xa), (zb, xb))      # attributions and one-hot sequences of allele A, B
     for k in range(len(big)):
         members = np.nonzero(labels == k)[0]
-        zx = ((za, xa), (zb, xb))
         wins = [S.seqlet_window(*zx[seqlets[i].allele], seqlets[i], args.cwm_flank) for i in members]
         cwm, offs, strands = S.cluster_cwm([seqlets[i].matrix for i in members], windows=wins,
                                            flank=args.cwm_flank)

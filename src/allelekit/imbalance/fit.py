@@ -26,8 +26,8 @@ acceptance, started from a few points and keeping the best.
 from __future__ import annotations
 
 import logging
-import time
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,7 +205,7 @@ def _chunks(prob: Problem, max_pairs: int, max_entries: int, order: np.ndarray |
         max_w, max_pairs, max_entries = shape
     else:
         max_w = W
-    groups = []
+    groups, sizes = [], []
     i = 0
     while i < W:
         j, sp, se = i + 1, npair[i], nent[i]
@@ -214,13 +214,12 @@ def _chunks(prob: Problem, max_pairs: int, max_entries: int, order: np.ndarray |
             se += nent[j]
             j += 1
         groups.append(order[i:j])
+        sizes.append((j - i, sp, se))
         i = j
     if shape is None:
         # generous minimum sizes: small problems (tests, small BADs) share one compiled shape
-        shape = (_bucket(max(len(g) for g in groups), 64),
-                 _bucket(max(int(np.diff(pair_start)[g].sum()) for g in groups), 4096),
-                 _bucket(max(int(sum(ent_start[pair_start[w + 1]] - ent_start[pair_start[w]] for w in g))
-                             for g in groups), 1 << 16))
+        mw, mp, me = np.max(np.array(sizes), axis=0)
+        shape = (_bucket(int(mw), 64), _bucket(int(mp), 4096), _bucket(int(me), 1 << 16))
     Wc, Pc, Ec = shape
 
     def pad(a, n, value=0):
@@ -478,13 +477,12 @@ def minimise(prob: Problem, cfg: FitConfig, starts: np.ndarray):
             lam = np.where(ok, np.maximum(lam * 0.2, 1e-12), lam * 8.0)
             conv = (ok & (dec <= 1e-12 * (1.0 + np.abs(f))) & (pg < 1e-4)) | (pg < 1e-9) | (lam > 1e6)
             done |= conv
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("iteration %d: %d of %d windows active, %d of %d chunks", it, int((~done).sum()), W0,
-                          sum(bool((~done[ids]).any()) for ids, _ in jchunks), len(jchunks))
+            n_act_chunks = sum(bool((~done[ids]).any()) for ids, _ in jchunks)
+            log.debug("iteration %d: %d of %d windows active, %d of %d chunks", it, int((~done).sum()), W0,
+                      n_act_chunks, len(jchunks))
             if done.all():
                 break
             if len(jchunks) > 1:
-                n_act_chunks = sum(bool((~done[ids]).any()) for ids, _ in jchunks)
                 if n_act_chunks > 1 and (~done).sum() < 0.5 * n_act_chunks * Wc:
                     # the active windows are spread thinly over many chunks: regroup them (active first,
                     # same compiled shape) so the converged ones stop costing evaluations
