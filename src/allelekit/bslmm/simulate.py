@@ -86,7 +86,19 @@ def simulate_gene(n: int, p: int, rng: np.random.Generator, n_causal: int = 3, p
         # remap block starts
         newstart = np.searchsorted(idx, starts)
         starts = np.unique(newstart)
-        p = G.shape[1]
+    return plant_phenotype(G, pos, starts, rng, tss, n_causal=n_causal, pve=pve, clustered=clustered,
+                           n_causal_blocks=n_causal_blocks, polygenic_share=polygenic_share,
+                           min_causal_maf=min_causal_maf, equal_effects=equal_effects)
+
+
+def plant_phenotype(G: np.ndarray, pos: np.ndarray, starts: np.ndarray, rng: np.random.Generator, tss: int,
+                    n_causal: int = 3, pve: float = 0.3, clustered: bool = True, n_causal_blocks: int = 2,
+                    polygenic_share: float = 0.0, min_causal_maf: float = 0.05,
+                    equal_effects: bool = False) -> SimGene:
+    """Expression for given genotypes ``G`` (n x p, position order) with LD blocks ``starts`` (B+1
+    offsets): causal SNVs and effects as :func:`simulate_gene` draws them (usable with genotypes from
+    any source, e.g. a coalescent simulation)."""
+    n, p = G.shape
     B = len(starts) - 1
     af = G.mean(axis=0) / 2.0
     common = np.minimum(af, 1 - af) >= min_causal_maf
