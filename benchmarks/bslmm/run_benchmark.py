@@ -45,10 +45,9 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
 sys.path.insert(0, str(ROOT / "src"))
 
 from allelekit.bslmm import model as _model  # noqa: E402
-from allelekit.bslmm.ld import tss_feature  # noqa: E402
+from allelekit.bslmm.ld import partition_blocks, tss_feature  # noqa: E402
 from allelekit.bslmm.model import Schedule, fit_gene, pooled_tss_prior, predict  # noqa: E402
-from allelekit.bslmm.ld import partition_blocks  # noqa: E402
-from allelekit.bslmm.simulate import plant_phenotype, simulate_gene  # noqa: E402
+from allelekit.bslmm.simulate import SimGene, plant_phenotype, simulate_gene  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work" / "bslmm"
 
@@ -223,7 +222,7 @@ def part_gemma(args, out: dict) -> None:
         out["part1b"] = drows
 
 
-def coalescent_gene(n: int, rng: np.random.Generator, **plant) -> object:
+def coalescent_gene(n: int, rng: np.random.Generator, **plant) -> SimGene:
     """Genotypes from the coalescent with recombination (msprime; human-like Ne = 10,000, mu = 1.25e-8,
     r = 1e-8 per bp per generation, 1 Mb window, n diploid individuals, SNVs with MAF >= 1%), so LD has
     the long, uneven tail of real data (many near-perfect proxies) instead of our block simulator's; LD
