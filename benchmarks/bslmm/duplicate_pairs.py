@@ -1,18 +1,20 @@
 #!/usr/bin/env python
-"""BSLMM's false-positive active SNVs on coalescent genes: LD twins that GEMMA's MH never swaps.
+"""BSLMM's false-positive active SNVs in a part-2 run: LD twins that GEMMA's MH never swaps.
 
-Regenerates the genes of part 2C (``run_benchmark.py --genotypes msprime --n-train 200``, same seed),
-fits our BSLMM with the benchmark's seed, and for every active SNV that is not causal but in r^2 >= 0.8
-with a causal SNV (training samples) prints the PIPs of the pair from: our BSLMM (benchmark seed and a
+Regenerates the genes of a ``run_benchmark.py`` part-2 run from its JSON (the run's arguments and its
+pooled TSS-slope prior are read from there), refits our BSLMM with the run's seed, and for every active
+SNV that is not causal prints its best-correlated causal partner (r^2 in the training samples, and
+whether the genotypes are identical) and the PIPs of the pair from: our BSLMM (the run's seed and a
 second seed), GEMMA 0.98.5 ``-bslmm 1 -w 10000 -s 20000`` (needs ``gemma`` on PATH) and bsBSLMM with
-the pooled prior of that run (``--eta1 M S``). Shows that the pair's PIP goes ~all to one twin, which
-one depending on the seed, in both BSLMM implementations; bsBSLMM shares it.
+the run's pooled prior. Shows that the pair's PIP goes ~all to one twin, which one depending on the
+seed, in both BSLMM implementations; bsBSLMM shares it.
 
-Usage:  OPENBLAS_NUM_THREADS=1 python benchmarks/bslmm/duplicate_pairs.py [--genes 150] [--seed 1] [--eta1 1.452 0.037]
+Usage:  python benchmarks/bslmm/duplicate_pairs.py benchmarks/bslmm/logs/part2_C150_msprime.json
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -26,19 +28,12 @@ from allelekit.bslmm.model import Schedule, fit_gene  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--genes", type=int, default=150)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--n-train", type=int, default=200)
-    ap.add_argument("--n-test", type=int, default=200)
-    ap.add_argument("--eta1", type=float, nargs=2, default=(1.452, 0.037), metavar=("MEAN", "SD"))
-    args = ap.parse_args()
-    rng = np.random.default_rng(args.seed + 1000)
-    n = args.n_train + args.n_test
+    ap.add_argument("run_json", help="JSON written by run_benchmark.py --json (a part-2 run)")
+    run = json.loads(Path(ap.parse_args().run_json).read_text())
+    args = argparse.Namespace(**run["args"])
+    eta1 = tuple(run["part2"]["summary"]["tss_prior_pooled"])
     have_gemma = shutil.which("gemma") is not None
-    for gi in range(args.genes):
-        plant = {"n_causal": int(rng.integers(1, 6)), "pve": float(rng.uniform(0.05, 0.4)), "clustered": True,
-                 "n_causal_blocks": 2}
-        sg = rb.coalescent_gene(n, rng, **plant)
+    for gi, sg in enumerate(rb.part2_genes(args)):
         G, y = sg.G[: args.n_train], sg.y[: args.n_train]
         b = fit_gene(G, y, sg.pos, sg.tss, model="bslmm", schedule=Schedule(10_000, 20_000, 10),
                      seed_words=(args.seed + gi,))
@@ -49,8 +44,8 @@ def main() -> None:
         Z = (G - G.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
         b2 = fit_gene(G, y, sg.pos, sg.tss, model="bslmm", schedule=Schedule(10_000, 20_000, 10),
                       seed_words=(args.seed + gi + 1000,))
-        s = fit_gene(G, y, sg.pos, sg.tss, model="bsbslmm", schedule=Schedule(1000, 4000, 5),
-                     seed_words=(args.seed + gi,), tss_prior=tuple(args.eta1))
+        s = fit_gene(G, y, sg.pos, sg.tss, model="bsbslmm", schedule=Schedule(args.bs_burn, args.bs_samples, args.bs_thin),
+                     seed_words=(args.seed + gi,), tss_prior=eta1)
         g = rb.run_gemma(sg.G, sg.y, args.n_train, f"twins{gi}", 10_000, 20_000, args.seed + gi) if have_gemma else None
         for j in fp:
             r2 = (Z[:, j] @ Z[:, sg.causal] / args.n_train) ** 2

@@ -56,7 +56,7 @@ WORK = ROOT / "benchmarks" / ".work" / "bslmm"
 # beside the shipped one, to show the enrichment comparison does not hinge on that choice):
 #   exact    alpha drawn from its full conditional (what allelekit ships; the model's posterior interval)
 #   minnorm  alpha = X^T K^+ u / p with u drawn (the spec's recorded alpha: the exact draw projected onto
-#            the row space of X, i.e. without its null-space part)
+#            the row space of X, i.e. without its null-space part; drawn from its closed form)
 #   rb       GEMMA's Rao-Blackwellised alpha per draw (conditional mean given b, tau, sigma_b^2)
 #   beta     the sparse effect beta_j alone
 CI_DEFS = ("exact", "minnorm", "rb", "beta")
@@ -72,14 +72,13 @@ def _effect_summaries_recording(pr, hyp, beta, V, seed_words, ci_draws, chunk):
     idx = np.unique(np.linspace(0, T - 1, min(T, ci_draws)).round().astype(np.int64))
     H = _model.samplers.HYP_COLS
     h, rho, tau = (hyp[idx, H.index(k)] for k in ("h", "rho", "tau"))
-    sb = h * (1.0 - rho) / (pr.s_k * (1.0 - h))
-    rng = np.random.default_rng(list(seed_words) + [4242])
-    A0 = rng.standard_normal((idx.size, p)) * np.sqrt(sb / (p * tau))[:, None]
-    Z = A0 @ pr.UtXT + rng.standard_normal((idx.size, pr.d.size)) / np.sqrt(tau)[:, None]
-    alpha = A0 + (V[idx] - sb[:, None] / (1.0 + sb[:, None] * pr.d[None, :]) * Z) @ pr.UtXT.T / p
-    dpos = pr.d > 1e-8 * pr.d.max()
-    inv = np.where(dpos, 1.0 / (p * np.where(dpos, pr.d, 1.0)), 0.0)
-    minnorm = ((alpha @ pr.UtXT) * inv[None, :]) @ pr.UtXT.T
+    sb = (h * (1.0 - rho) / (pr.s_k * (1.0 - h)))[:, None]
+    # minimum-norm alpha = X^T K^+ u / p with u drawn from its conditional (spec step 2):
+    # U^T u ~ N(d V, sb d / (tau (1 + sb d))), so X^T K^+ u / p = UtX^T (V + z sqrt(sb / (tau d (1 + sb d)))) / p
+    d = np.where(pr.d > 1e-8 * pr.d.max(), pr.d, np.inf)[None, :]     # null directions of K contribute 0
+    z = np.random.default_rng(list(seed_words) + [4242]).standard_normal((idx.size, pr.d.size))
+    u_scaled = np.where(np.isfinite(d), V[idx] + z * np.sqrt(sb / (tau[:, None] * d * (1.0 + sb * d))), 0.0)
+    minnorm = u_scaled @ pr.UtXT.T / p
 
     def act(draws):
         q = np.quantile(draws, [0.025, 0.975], axis=0)
@@ -243,6 +242,20 @@ def coalescent_gene(n: int, rng: np.random.Generator, **plant) -> SimGene:
     return plant_phenotype(G, pos, starts, rng, 500_000, **plant)
 
 
+def part2_genes(args):
+    """The simulated genes of part 2, in order (one random stream from ``--seed``); also used by
+    ``duplicate_pairs.py`` to regenerate them."""
+    rng = np.random.default_rng(args.seed + 1000)
+    n = args.n_train + args.n_test
+    for _ in range(args.bs_genes):
+        plant = {"n_causal": int(rng.integers(1, 6)), "pve": float(rng.uniform(0.05, 0.4)), "clustered": True,
+                 "n_causal_blocks": 2}
+        if args.genotypes == "msprime":
+            yield coalescent_gene(n, rng, **plant)
+        else:
+            yield simulate_gene(n, args.bs_p, rng, window=500_000, **plant)
+
+
 def part_bs(args, out: dict) -> None:
     from scipy.stats import wilcoxon
 
@@ -250,18 +263,10 @@ def part_bs(args, out: dict) -> None:
           f"{args.n_test} test, " + ("coalescent genotypes (msprime), 1 Mb" if args.genotypes == "msprime" else
                                      f"{args.bs_p} SNVs in +-500 kb") +
           ", 1-5 causal SNVs in 2 LD blocks near the TSS) ==")
-    rng = np.random.default_rng(args.seed + 1000)
     rows, sims = [], []
     sch_bs = Schedule(args.bs_burn, args.bs_samples, args.bs_thin)
     sch_b = Schedule(10_000, 20_000, 10)
-    for gi in range(args.bs_genes):
-        n = args.n_train + args.n_test
-        plant = {"n_causal": int(rng.integers(1, 6)), "pve": float(rng.uniform(0.05, 0.4)), "clustered": True,
-                 "n_causal_blocks": 2}
-        if args.genotypes == "msprime":
-            sg = coalescent_gene(n, rng, **plant)
-        else:
-            sg = simulate_gene(n, args.bs_p, rng, window=500_000, **plant)
+    for gi, sg in enumerate(part2_genes(args)):
         yt = sg.y[args.n_train:]
         b = run_ours(sg.G, sg.y, sg.pos, sg.tss, args.n_train, "bslmm", sch_b, args.seed + gi, ci_defs=True)
         s = run_ours(sg.G, sg.y, sg.pos, sg.tss, args.n_train, "bsbslmm", sch_bs, args.seed + gi)
@@ -371,7 +376,7 @@ def main() -> None:
 
     print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"python {platform.python_version()}; date {time.strftime('%Y-%m-%d %H:%M')}")
-    out: dict = {}
+    out: dict = {"args": vars(args)}
     if args.gemma_genes or args.default_genes:
         part_gemma(args, out)
     if args.bs_genes:
